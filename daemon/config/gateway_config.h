@@ -1,0 +1,193 @@
+// gateway_config: the validated, immutable snapshot of one configuration file.
+//
+// Built only by config::loader; everything else holds it as
+// std::shared_ptr<const gateway_config> and never sees YAML. A reload (SIGHUP) builds a whole
+// new snapshot and swaps the pointer, so a reader always sees one consistent configuration.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace wsgated::config {
+
+using duration = std::chrono::milliseconds;
+
+// Where a value came from, so that later checks (and runtime warnings) can name it.
+struct source_mark {
+    int line = 0;    // 1-based; 0 = default, not written in the file
+    int column = 0;  // 1-based
+};
+
+struct tls_config {
+    std::string cert_file;
+    std::string key_file;
+    std::string min_version = "1.2";  // "1.2" | "1.3"
+    // Built and checked by the loader (cert readable, key matches): a bad file is a config error,
+    // never a runtime surprise. Shared by every listener that uses it.
+    std::shared_ptr<boost::asio::ssl::context> context;
+};
+
+struct listen_config {
+    std::string address;  // as written: "0.0.0.0:8080", "[::]:8443", "127.0.0.1:0"
+    std::string host;     // "0.0.0.0", "::" (brackets removed)
+    std::uint16_t port = 0;
+    bool proxy_protocol = false;
+    std::optional<tls_config> tls;
+    source_mark mark;
+};
+
+// One trusted_proxies entry, e.g. 10.0.0.0/8 or ::1/128 (a bare address = full prefix).
+struct cidr {
+    std::array<unsigned char, 16> bytes{};  // network address; IPv4 in the first 4 bytes
+    bool v4 = true;
+    int prefix_len = 32;
+    std::string text;  // as written
+};
+
+struct limits_config {
+    std::uint64_t max_connections = 100000;
+    std::uint64_t max_connections_per_ip = 1000;
+    duration handshake_timeout = std::chrono::seconds(5);
+    std::uint64_t max_message_size = 1024 * 1024;  // after decompression
+    std::uint64_t send_queue = 4 * 1024 * 1024;    // bytes per connection
+    std::uint32_t messages_per_second = 0;         // 0 = off; burst = 2x
+};
+
+struct heartbeat_config {
+    duration interval = std::chrono::seconds(30);
+    duration timeout = std::chrono::seconds(10);
+};
+
+enum class log_format { json, text };
+
+struct log_config {
+    std::string level = "info";  // trace | debug | info | warn | error | critical | off
+    log_format format = log_format::json;
+};
+
+struct server_config {
+    unsigned workers = 0;  // resolved: `auto` becomes std::thread::hardware_concurrency() (>= 1)
+    std::vector<listen_config> listen;  // default: one plain listener on 0.0.0.0:8080
+    std::vector<cidr> trusted_proxies;
+    limits_config limits;
+    heartbeat_config heartbeat;
+    duration drain_timeout = std::chrono::seconds(30);
+    log_config log;
+};
+
+struct admin_config {
+    listen_config listen;  // default 127.0.0.1:9090
+    std::string token;     // empty = /v1 answers 403
+};
+
+enum class backend_type { echo, http, stream };
+
+struct backend_config {
+    std::string name;
+    backend_type type = backend_type::echo;
+    // http: "http://host:port/path" or "unix:/path/to.sock:/path"
+    std::string url;
+    bool url_unix = false;
+    std::string url_host;         // http: host name or address
+    std::string url_port;         // http: "80" when absent
+    std::string url_socket_path;  // unix: the socket path
+    std::string url_target;       // "/ws" (at least "/")
+    duration timeout = std::chrono::seconds(5);
+    std::uint32_t max_connections = 64;
+    // stream
+    std::string path;  // Unix socket path
+    source_mark mark;
+};
+
+struct token_source {
+    enum class kind { query, header, cookie };
+    kind where = kind::header;
+    std::string name;  // lower-cased for headers
+};
+
+struct auth_http_config {
+    std::string url;
+    std::vector<std::string> forward_headers;  // lower-cased
+    duration timeout = std::chrono::seconds(0);  // 0 = the handshake_timeout
+    duration cache_ttl = std::chrono::seconds(0);  // 0 = no cache
+    std::uint64_t cache_size = 10000;               // entries
+    bool cache_negative = false;
+};
+
+struct auth_jwt_config {
+    std::vector<std::string> algorithms;  // HS256 … ES512; never "none"
+    std::string key_file;
+    std::string jwks_file;
+    std::vector<token_source> token_from;  // default: header:authorization, query:token
+    std::string audience;
+    std::string issuer;
+    duration leeway = std::chrono::seconds(5);
+};
+
+enum class auth_type { none, http, jwt };
+
+struct auth_config {
+    auth_type type = auth_type::none;
+    auth_http_config http;
+    auth_jwt_config jwt;
+};
+
+struct compression_config {
+    bool enabled = false;
+    std::uint64_t threshold = 1024;  // smaller messages go uncompressed
+    int server_max_window_bits = 15;  // 9..15 (zlib cannot do 8 for raw deflate)
+    int client_max_window_bits = 15;  // 9..15
+    bool server_no_context_takeover = false;
+    bool client_no_context_takeover = false;
+    int level = 6;      // zlib 0..9
+    int mem_level = 8;  // zlib 1..9
+};
+
+// Which events reach the backend: a bit set of event_bit values.
+enum event_bit : unsigned { ev_connect = 1, ev_message = 2, ev_disconnect = 4 };
+
+enum class rate_limit_action { close, drop };
+
+struct route_config {
+    std::string path;     // pattern: "/chat/{room}"
+    std::string backend;  // a key of gateway_config::backends, or "echo"
+    auth_config auth;
+    std::vector<std::string> rooms;                 // templates: "room:{room}", "{claims.tenant}"
+    std::optional<std::vector<std::string>> origins;  // absent = any origin
+    std::vector<std::string> subprotocols;          // empty = none required
+    compression_config compression;
+    unsigned events = ev_connect | ev_message | ev_disconnect;
+    rate_limit_action rate_limit = rate_limit_action::close;
+    source_mark mark;
+};
+
+struct cluster_config {
+    std::string redis;  // empty = single node
+    std::string redis_host;
+    std::uint16_t redis_port = 6379;
+    int redis_db = 0;
+    std::string node_id;  // default: the host name
+};
+
+struct gateway_config {
+    std::string source_file;  // path the snapshot was loaded from ("<string>" in tests)
+    server_config server;
+    admin_config admin;
+    std::map<std::string, backend_config> backends;  // always holds "echo"
+    std::vector<route_config> routes;
+    cluster_config cluster;
+};
+
+using config_ptr = std::shared_ptr<const gateway_config>;
+
+}  // namespace wsgated::config

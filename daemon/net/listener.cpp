@@ -1,0 +1,98 @@
+// listener: see listener.h.
+#include "net/listener.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <spdlog/spdlog.h>
+
+#include "ws/handshake.h"
+
+namespace wsgated::net {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+std::string format_endpoint(const tcp::endpoint& ep) {
+    auto a = ep.address().to_string();
+    return (ep.address().is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+listener::listener(asio::io_context& control, config::listen_config cfg,
+                   std::vector<server::worker*> workers, snapshot_source snapshots)
+    : cfg_(std::move(cfg)),
+      acceptor_(control),
+      retry_(control),
+      workers_(std::move(workers)),
+      snapshots_(std::move(snapshots)) {}
+
+std::string listener::bind() {
+    error_code ec;
+    auto fail = [&](const char* what) {
+        return "cannot listen on " + cfg_.address + ": " + what + ": " + ec.message();
+    };
+    auto address = asio::ip::make_address(cfg_.host == "localhost" ? "127.0.0.1" : cfg_.host, ec);
+    if (ec) return fail("bad address");
+    tcp::endpoint ep(address, cfg_.port);
+    acceptor_.open(ep.protocol(), ec);
+    if (ec) return fail("socket");
+    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    // "[::]:8080" means IPv6 only; an IPv4 listener is configured separately, as in nginx.
+    if (address.is_v6()) acceptor_.set_option(asio::ip::v6_only(true), ec);
+    acceptor_.bind(ep, ec);
+    if (ec) return fail("bind");
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return fail("listen");
+    return {};
+}
+
+std::string listener::local_address() const {
+    error_code ec;
+    auto ep = acceptor_.local_endpoint(ec);
+    return ec ? cfg_.address : format_endpoint(ep);
+}
+
+void listener::start() { do_accept(); }
+
+void listener::stop() {
+    stopped_ = true;
+    error_code ec;
+    acceptor_.close(ec);
+    retry_.cancel();
+}
+
+void listener::do_accept() {
+    if (stopped_) return;
+    // The new socket belongs to the next worker's io_context from the start, so all its I/O
+    // runs there; only this accept runs on the control thread.
+    auto& w = *workers_[next_++ % workers_.size()];
+    acceptor_.async_accept(w.ioc(), [self = shared_from_this(), &w](error_code ec, tcp::socket s) {
+        if (!ec) {
+            asio::post(w.ioc(), [sock = std::move(s), &w, snap = self->snapshots_(),
+                                 tls = self->cfg_.tls ? self->cfg_.tls->context : nullptr]() mutable {
+                ws::start_handshake(std::move(sock), w, std::move(snap), tls.get());
+            });
+        }
+        self->on_accept(ec);
+    });
+}
+
+void listener::on_accept(error_code ec) {
+    if (stopped_ || ec == asio::error::operation_aborted) return;
+    if (ec) {
+        // EMFILE/ENFILE/ENOBUFS: accepting again at once would spin; back off briefly and let
+        // connections close. The client waits in the backlog meanwhile.
+        spdlog::warn("accept on {}: {}; retrying in 100ms", local_address(), ec.message());
+        retry_.expires_after(std::chrono::milliseconds(100));
+        retry_.async_wait([self = shared_from_this()](error_code e) {
+            if (!e) self->do_accept();
+        });
+        return;
+    }
+    do_accept();
+}
+
+}  // namespace wsgated::net

@@ -1,0 +1,52 @@
+// listener: one public listen address (plain or TLS). Accepts on the control thread and hands
+// each new socket to a worker, round-robin, for life (see docs/architecture.md for why a
+// single acceptor rather than SO_REUSEPORT).
+//
+// Owned by server::server; bind() and start()/stop() are called on the control thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config/gateway_config.h"
+#include "server/snapshot.h"
+#include "server/worker.h"
+
+namespace wsgated::net {
+
+class listener : public std::enable_shared_from_this<listener> {
+public:
+    using snapshot_source = std::function<server::snapshot_ptr()>;
+
+    listener(boost::asio::io_context& control, config::listen_config cfg,
+             std::vector<server::worker*> workers, snapshot_source snapshots);
+
+    // Opens, binds and listens. On failure returns a message naming the address and the OS
+    // error ("cannot listen on 127.0.0.1:80: Permission denied").
+    std::string bind();
+    // The bound address, with the real port when the config said port 0.
+    std::string local_address() const;
+    bool tls() const { return cfg_.tls.has_value(); }
+
+    void start();
+    void stop();
+
+private:
+    void do_accept();
+    void on_accept(boost::system::error_code ec);
+
+    config::listen_config cfg_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    boost::asio::steady_timer retry_;
+    std::vector<server::worker*> workers_;
+    snapshot_source snapshots_;
+    std::size_t next_ = 0;
+    bool stopped_ = false;
+};
+
+}  // namespace wsgated::net

@@ -1,0 +1,85 @@
+// logging: see logging.h.
+#include "server/logging.h"
+
+#include <chrono>
+#include <ctime>
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace wsgated::server {
+namespace {
+
+void append(spdlog::memory_buf_t& dest, std::string_view s) { dest.append(s.data(), s.data() + s.size()); }
+
+void append_json_escaped(spdlog::memory_buf_t& dest, std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    for (unsigned char c : s) {
+        switch (c) {
+        case '"': append(dest, "\\\""); break;
+        case '\\': append(dest, "\\\\"); break;
+        case '\n': append(dest, "\\n"); break;
+        case '\r': append(dest, "\\r"); break;
+        case '\t': append(dest, "\\t"); break;
+        default:
+            if (c < 0x20) {
+                char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                dest.append(esc, esc + 6);
+            } else {
+                dest.push_back(static_cast<char>(c));
+            }
+        }
+    }
+}
+
+void append_time(spdlog::memory_buf_t& dest, spdlog::log_clock::time_point tp) {
+    auto secs = std::chrono::time_point_cast<std::chrono::seconds>(tp);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(tp - secs).count();
+    std::time_t t = spdlog::log_clock::to_time_t(tp);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    n += std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
+    dest.append(buf, buf + n);
+}
+
+// {"time":"2026-11-24T05:00:00.123Z","level":"info","msg":"…"} — one object per line, so that
+// journald, Loki or jq read it without a parser of ours.
+class json_formatter final : public spdlog::formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+        append(dest, "{\"time\":\"");
+        append_time(dest, msg.time);
+        append(dest, "\",\"level\":\"");
+        auto level = spdlog::level::to_string_view(msg.level);
+        append(dest, std::string_view(level.data(), level.size()));
+        append(dest, "\",\"msg\":\"");
+        append_json_escaped(dest, std::string_view(msg.payload.data(), msg.payload.size()));
+        append(dest, "\"}\n");
+    }
+    std::unique_ptr<spdlog::formatter> clone() const override {
+        return std::make_unique<json_formatter>();
+    }
+};
+
+}  // namespace
+
+bool setup_logging(const config::log_config& cfg) {
+    auto level = spdlog::level::from_str(cfg.level);
+    if (level == spdlog::level::off && cfg.level != "off") return false;
+    auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    if (cfg.format == config::log_format::json)
+        sink->set_formatter(std::make_unique<json_formatter>());
+    else
+        sink->set_formatter(std::make_unique<spdlog::pattern_formatter>(
+            "%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc));
+    auto logger = std::make_shared<spdlog::logger>("wsgated", std::move(sink));
+    logger->set_level(level);
+    logger->flush_on(spdlog::level::trace);  // stderr is unbuffered anyway; keep lines whole
+    spdlog::set_default_logger(std::move(logger));
+    return true;
+}
+
+}  // namespace wsgated::server

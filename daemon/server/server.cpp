@@ -1,0 +1,128 @@
+// server: see server.h.
+#include "server/server.h"
+
+#include <csignal>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "config/loader.h"
+#include "server/sd_notify.h"
+
+namespace wsgated::server {
+namespace {
+using error_code = boost::system::error_code;
+}
+
+server::server(config::config_ptr cfg)
+    : signals_(control_, SIGTERM, SIGINT, SIGHUP),
+      drain_poll_(control_),
+      watchdog_(control_),
+      config_path_(cfg->source_file) {
+    snapshot_.store(std::make_shared<const snapshot>(std::move(cfg)));
+    unsigned n = current()->config().server.workers;
+    for (unsigned i = 0; i < std::max(1u, n); ++i) workers_.push_back(std::make_unique<worker>(i));
+}
+
+server::~server() {
+    for (auto& w : workers_) w->stop();
+    for (auto& w : workers_) w->join();
+}
+
+bool server::bind_listeners() {
+    std::vector<worker*> ws;
+    for (auto& w : workers_) ws.push_back(w.get());
+    for (const auto& lc : current()->config().server.listen) {
+        auto l = std::make_shared<net::listener>(control_, lc, ws, [this] { return current(); });
+        if (auto err = l->bind(); !err.empty()) {
+            spdlog::error("{}", err);
+            return false;
+        }
+        listeners_.push_back(std::move(l));
+    }
+    return true;
+}
+
+int server::run() {
+    if (!bind_listeners()) return 1;
+    for (auto& w : workers_) w->start();
+    for (auto& l : listeners_) {
+        spdlog::info("listening on {} ({})", l->local_address(), l->tls() ? "wss" : "ws");
+        l->start();
+    }
+    signals_.async_wait([this](error_code ec, int sig) { on_signal(ec, sig); });
+    spdlog::info("ready");
+    sd_notify("READY=1");
+    start_watchdog();
+    control_.run();
+    return 0;
+}
+
+void server::on_signal(error_code ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) reload();
+    else begin_drain();
+    if (!draining_) signals_.async_wait([this](error_code e, int s) { on_signal(e, s); });
+}
+
+// What a reload changes today: new handshakes use the new routes and backends. Listener
+// addresses, TLS certificates and open connections are not touched yet (see
+// docs/operations.md); a bad file leaves the old snapshot in force.
+void server::reload() {
+    sd_notify("RELOADING=1");
+    auto result = config::load_file(config_path_);
+    if (!result.errors.empty()) {
+        for (const auto& e : result.errors) spdlog::error("reload rejected: {}", e.to_string());
+    } else {
+        snapshot_.store(std::make_shared<const snapshot>(std::move(result.config)));
+        spdlog::info("configuration reloaded from {}", config_path_);
+    }
+    sd_notify("READY=1");
+}
+
+void server::begin_drain() {
+    if (draining_) return;
+    draining_ = true;
+    sd_notify("STOPPING=1");
+    auto timeout = current()->config().server.drain_timeout;
+    spdlog::info("draining: closing every connection (1001), waiting up to {} ms", timeout.count());
+    signals_.cancel();
+    watchdog_.cancel();
+    for (auto& l : listeners_) l->stop();
+    for (auto& w : workers_) boost::asio::post(w->ioc(), [p = w.get()] { p->drain_all(); });
+    drain_deadline_ = std::chrono::steady_clock::now() + timeout;
+    check_drained();
+}
+
+void server::check_drained() {
+    std::size_t live = 0;
+    for (auto& w : workers_) live += w->live();
+    if (live == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
+        if (live) spdlog::warn("drain timeout: {} connections still open, closing them", live);
+        return finish();
+    }
+    drain_poll_.expires_after(std::chrono::milliseconds(20));
+    drain_poll_.async_wait([this](error_code ec) {
+        if (!ec) check_drained();
+    });
+}
+
+void server::finish() {
+    for (auto& w : workers_) w->stop();
+    for (auto& w : workers_) w->join();
+    listeners_.clear();
+    spdlog::info("stopped");
+    control_.stop();
+}
+
+void server::start_watchdog() {
+    auto every = sd_watchdog_interval();
+    if (!every || draining_) return;
+    sd_notify("WATCHDOG=1");
+    watchdog_.expires_after(*every);
+    watchdog_.async_wait([this](error_code ec) {
+        if (!ec) start_watchdog();
+    });
+}
+
+}  // namespace wsgated::server

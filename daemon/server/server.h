@@ -1,0 +1,56 @@
+// server: the process's lifecycle: workers, listeners, signals, drain. Owns the one mutable
+// pointer to the current configuration snapshot (swapped whole on reload).
+//
+// Runs on the main ("control") thread: its io_context carries the acceptors, the signal set
+// and the drain/watchdog timers; connections never run here.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config/gateway_config.h"
+#include "net/listener.h"
+#include "server/snapshot.h"
+#include "server/worker.h"
+
+namespace wsgated::server {
+
+class server {
+public:
+    explicit server(config::config_ptr cfg);
+    ~server();
+
+    // Binds every listener, serves until SIGTERM/SIGINT has drained, then returns the exit
+    // status: 0 after a clean shutdown, 1 when a listener cannot bind.
+    int run();
+
+private:
+    snapshot_ptr current() const { return snapshot_.load(); }
+    bool bind_listeners();
+    void on_signal(boost::system::error_code ec, int sig);
+    void reload();
+    void begin_drain();
+    void check_drained();
+    void finish();
+    void start_watchdog();
+
+    // Workers are declared first so that they are destroyed last: handlers still queued on
+    // control_ (an aborted accept) own sockets registered with a worker's io_context.
+    std::vector<std::unique_ptr<worker>> workers_;
+    boost::asio::io_context control_{1};
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer drain_poll_;
+    boost::asio::steady_timer watchdog_;
+    std::chrono::steady_clock::time_point drain_deadline_;
+    std::atomic<snapshot_ptr> snapshot_;
+    std::vector<std::shared_ptr<net::listener>> listeners_;
+    std::string config_path_;
+    bool draining_ = false;
+};
+
+}  // namespace wsgated::server

@@ -1,0 +1,24 @@
+// snapshot: everything a new handshake needs from one configuration: the config, its compiled
+// routes and its backends. Immutable; the server swaps the whole snapshot on reload, and each
+// session keeps the one it was accepted with (SPEC §1: open connections keep their route).
+#pragma once
+
+#include <memory>
+
+#include "backend/backend_set.h"
+#include "config/gateway_config.h"
+#include "route/router.h"
+
+namespace wsgated::server {
+
+struct snapshot {
+    explicit snapshot(config::config_ptr c) : routes(c), backends(*c) {}
+    const config::gateway_config& config() const { return routes.config(); }
+
+    route::router routes;
+    backend::backend_set backends;
+};
+
+using snapshot_ptr = std::shared_ptr<const snapshot>;
+
+}  // namespace wsgated::server

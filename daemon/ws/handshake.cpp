@@ -1,0 +1,182 @@
+// handshake: see handshake.h.
+#include "ws/handshake.h"
+
+#include <optional>
+
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <spdlog/spdlog.h>
+
+#include "ws/session.h"
+#include "ws/upgrade.h"
+
+namespace wsgated::ws {
+namespace {
+
+namespace beast = boost::beast;
+using error_code = boost::system::error_code;
+
+// Which answer a request over the size limits gets: 400 when the request line alone is too
+// long (nothing after it was even read), 431 when the header fields are.
+http::status oversize_status(beast::flat_buffer& buf) {
+    std::string_view data(static_cast<const char*>(buf.cdata().data()), buf.cdata().size());
+    auto eol = data.find("\r\n");
+    if (eol == std::string_view::npos || eol > max_request_line) return http::status::bad_request;
+    return http::status::request_header_fields_too_large;
+}
+
+std::size_t fields_size(const upgrade_request& req) {
+    std::size_t n = 0;
+    for (const auto& f : req) n += f.name_string().size() + f.value().size() + 4;  // ": " CRLF
+    return n;
+}
+
+template <class Stream>
+class handshake final : public server::drainable,
+                        public std::enable_shared_from_this<handshake<Stream>> {
+public:
+    template <class... Args>
+    handshake(server::worker& w, server::snapshot_ptr s, Args&&... args)
+        : stream_(std::forward<Args>(args)...), worker_(w), snapshot_(std::move(s)) {}
+    ~handshake() override { worker_.detach(this); }
+
+    void run();
+    // A drain cuts handshakes in progress: no 101 may be written after it began.
+    void drain() override { beast::get_lowest_layer(stream_).close(); }
+
+private:
+    void on_tls(error_code ec);
+    void do_read();
+    void on_read(error_code ec, std::size_t);
+    void check_request();
+    void respond(http::status status, std::string body,
+                 const std::vector<std::pair<std::string, std::string>>& headers = {});
+    void on_respond(error_code ec, std::size_t);
+    void do_linger();
+
+    Stream stream_;
+    server::worker& worker_;
+    server::snapshot_ptr snapshot_;
+    std::string remote_;
+    beast::flat_buffer buffer_{max_request_line + max_header_fields + 1024};
+    std::optional<http::request_parser<http::empty_body>> parser_;
+    std::shared_ptr<http::response<http::string_body>> response_;
+};
+
+template <class Stream>
+void handshake<Stream>::run() {
+    if (worker_.draining()) return;  // accepted just before the drain: refuse
+    worker_.attach(this->shared_from_this());
+    auto& tcp = beast::get_lowest_layer(stream_);
+    error_code ec;
+    auto ep = tcp.socket().remote_endpoint(ec);
+    if (ec) return;  // already gone: nothing to answer
+    remote_ = (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) +
+              ":" + std::to_string(ep.port());
+    tcp.expires_after(snapshot_->config().server.limits.handshake_timeout);
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+        stream_.async_handshake(boost::asio::ssl::stream_base::server,
+                                beast::bind_front_handler(&handshake::on_tls, this->shared_from_this()));
+    } else {
+        do_read();
+    }
+}
+
+template <class Stream>
+void handshake<Stream>::on_tls(error_code ec) {
+    if (ec) {
+        spdlog::debug("handshake from {}: TLS failed: {}", remote_, ec.message());
+        return;
+    }
+    do_read();
+}
+
+template <class Stream>
+void handshake<Stream>::do_read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(max_request_line + max_header_fields + 4));
+    parser_->body_limit(0);  // an upgrade request has no body
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&handshake::on_read, this->shared_from_this()));
+}
+
+template <class Stream>
+void handshake<Stream>::on_read(error_code ec, std::size_t) {
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+        return respond(oversize_status(buffer_), "request header too large\n");
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == boost::asio::error::operation_aborted || ec == boost::asio::error::connection_reset ||
+        ec == boost::asio::error::bad_descriptor || ec == boost::asio::ssl::error::stream_truncated) {
+        spdlog::debug("handshake from {}: {}", remote_, ec.message());
+        return;  // nothing to answer: the peer left, or was too slow (slowloris)
+    }
+    if (ec) return respond(http::status::bad_request, "malformed HTTP request\n");
+    check_request();
+}
+
+template <class Stream>
+void handshake<Stream>::check_request() {
+    const auto& req = parser_->get();
+    std::size_t line = req.method_string().size() + req.target().size() + 10;  // " " " HTTP/1.1"
+    if (line > max_request_line) return respond(http::status::bad_request, "request line too long\n");
+    if (fields_size(req) > max_header_fields)
+        return respond(http::status::request_header_fields_too_large, "request header too large\n");
+    auto decision = decide_upgrade(req, snapshot_->routes);
+    if (!decision.accepted()) return respond(decision.status, std::move(decision.body), decision.headers);
+    if (!snapshot_->backends.find(decision.route->config->backend))
+        return respond(http::status::service_unavailable, "backend not available\n");
+    session_start start{&worker_, snapshot_, std::move(decision), parser_->release(), remote_};
+    worker_.detach(this);
+    start_session(std::move(stream_), std::move(start));
+}
+
+template <class Stream>
+void handshake<Stream>::respond(http::status status, std::string body,
+                                const std::vector<std::pair<std::string, std::string>>& headers) {
+    response_ = std::make_shared<http::response<http::string_body>>(status, 11);
+    auto& res = *response_;
+    res.set(http::field::server, "wsgated/" WSGATED_VERSION);
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.set(http::field::connection, "close");
+    for (const auto& [k, v] : headers) res.set(k, v);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    http::async_write(stream_, res,
+                      beast::bind_front_handler(&handshake::on_respond, this->shared_from_this()));
+}
+
+template <class Stream>
+void handshake<Stream>::on_respond(error_code ec, std::size_t) {
+    if (ec) return;
+    auto& tcp = beast::get_lowest_layer(stream_);
+    // Half-close, then read until the client closes (briefly): closing with unread request
+    // bytes would send an RST, which can destroy the answer before the client reads it.
+    tcp.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+    if (ec) return;
+    tcp.expires_after(std::chrono::seconds(2));
+    do_linger();
+}
+
+template <class Stream>
+void handshake<Stream>::do_linger() {
+    buffer_.clear();
+    beast::get_lowest_layer(stream_).async_read_some(
+        buffer_.prepare(4096), [self = this->shared_from_this()](error_code ec, std::size_t) {
+            if (!ec) self->do_linger();
+        });
+}
+
+}  // namespace
+
+void start_handshake(boost::asio::ip::tcp::socket socket, server::worker& worker,
+                     server::snapshot_ptr snapshot, boost::asio::ssl::context* tls) {
+    if (tls) {
+        std::make_shared<handshake<tls_stream>>(worker, std::move(snapshot), std::move(socket), *tls)->run();
+    } else {
+        std::make_shared<handshake<plain_stream>>(worker, std::move(snapshot), std::move(socket))->run();
+    }
+}
+
+}  // namespace wsgated::ws

@@ -1,0 +1,28 @@
+// handshake: everything between accept() and the WebSocket upgrade on a public listener: the
+// TLS handshake, reading the HTTP request under size limits, and either an HTTP answer
+// (400/404/426/403/431/503…) or handing the stream to a session.
+//
+// The whole of it is bounded by server.limits.handshake_timeout (slowloris). Runs on the
+// worker that owns the socket.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "server/snapshot.h"
+#include "server/worker.h"
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace wsgated::ws {
+
+// The request line may be at most 8 KiB, the header fields at most 16 KiB together.
+inline constexpr std::size_t max_request_line = 8 * 1024;
+inline constexpr std::size_t max_header_fields = 16 * 1024;
+
+// `tls` is null for a plain listener. Call on the socket's worker.
+void start_handshake(boost::asio::ip::tcp::socket socket, server::worker& worker,
+                     server::snapshot_ptr snapshot, boost::asio::ssl::context* tls);
+
+}  // namespace wsgated::ws

@@ -1,0 +1,220 @@
+// session: see session.h. Message path: do_read → backend::on_message → (backend) send() →
+// queue_ → do_write; one read and one write in flight at most, both on this worker.
+#include "ws/session.h"
+
+#include <deque>
+
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <spdlog/spdlog.h>
+
+#include "backend/backend.h"
+#include "ws/close_codes.h"
+#include "ws/connection_id.h"
+
+namespace wsgated::ws {
+namespace {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using error_code = boost::system::error_code;
+
+websocket::permessage_deflate deflate_options(const config::compression_config& c) {
+    websocket::permessage_deflate pmd;
+    pmd.server_enable = c.enabled;
+    pmd.server_max_window_bits = c.server_max_window_bits;
+    pmd.client_max_window_bits = c.client_max_window_bits;
+    pmd.server_no_context_takeover = c.server_no_context_takeover;
+    pmd.client_no_context_takeover = c.client_no_context_takeover;
+    pmd.compLevel = c.level;
+    pmd.memLevel = c.mem_level;
+    pmd.msg_size_threshold = c.threshold;
+    return pmd;
+}
+
+template <class Stream>
+class session final : public backend::connection,
+                      public server::drainable,
+                      public std::enable_shared_from_this<session<Stream>> {
+public:
+    session(Stream&& stream, session_start&& start)
+        : ws_(std::move(stream)),
+          worker_(*start.worker),
+          snapshot_(std::move(start.snapshot)),
+          decision_(std::move(start.decision)),
+          remote_(std::move(start.remote)),
+          id_(make_connection_id()) {}
+
+    ~session() override { worker_.detach(this); }
+
+    void run(upgrade_request&& req);
+
+    // backend::connection
+    const std::string& id() const override { return id_; }
+    void send(backend::message m) override;
+    void close(std::uint16_t code, std::string_view reason) override;
+    void resume_reading() override { do_read(); }
+
+    // server::drainable
+    void drain() override { close(close_going_away.code, close_going_away.reason); }
+
+private:
+    void configure();
+    void on_accept(error_code ec);
+    void do_read();
+    void on_read(error_code ec, std::size_t n);
+    void do_write();
+    void on_write(error_code ec, std::size_t n);
+    void on_close(error_code ec);
+    void finish(error_code ec);
+
+    const config::gateway_config& config() const { return snapshot_->config(); }
+    const config::route_config& route() const { return *decision_.route->config; }
+
+    websocket::stream<Stream> ws_;
+    beast::flat_buffer buffer_;
+    std::deque<backend::message> queue_;
+    std::size_t queued_bytes_ = 0;
+    bool writing_ = false;
+    bool closing_ = false;
+    bool finished_ = false;
+    bool connected_ = false;  // the backend saw on_connect, so it must see on_disconnect
+    server::worker& worker_;
+    server::snapshot_ptr snapshot_;
+    upgrade_decision decision_;
+    backend::backend* backend_ = nullptr;
+    std::string remote_;
+    std::string id_;
+};
+
+template <class Stream>
+void session<Stream>::configure() {
+    const auto& lim = config().server.limits;
+    const auto& hb = config().server.heartbeat;
+    beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts below take over
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = lim.handshake_timeout;  // the 101 write and the closing handshake
+    // Interim heartbeat: Beast pings after half the idle time and reaps after all of it.
+    t.idle_timeout = hb.interval.count() > 0 ? websocket::stream_base::duration(hb.interval + hb.timeout)
+                                             : websocket::stream_base::none();
+    t.keep_alive_pings = hb.interval.count() > 0;
+    ws_.set_option(t);
+    ws_.set_option(deflate_options(route().compression));
+    ws_.read_message_max(lim.max_message_size);
+    ws_.auto_fragment(false);
+    ws_.set_option(websocket::stream_base::decorator(
+        [proto = decision_.subprotocol](websocket::response_type& res) {
+            res.set(beast::http::field::server, "wsgated/" WSGATED_VERSION);
+            if (!proto.empty()) res.set(beast::http::field::sec_websocket_protocol, proto);
+        }));
+}
+
+template <class Stream>
+void session<Stream>::run(upgrade_request&& req) {
+    worker_.attach(this->shared_from_this());
+    backend_ = snapshot_->backends.find(route().backend);
+    configure();
+    // HyBi-08..12 use the same handshake as version 13; Beast only speaks 13.
+    if (decision_.version == 8) req.set(beast::http::field::sec_websocket_version, "13");
+    ws_.async_accept(req, beast::bind_front_handler(&session::on_accept, this->shared_from_this()));
+}
+
+template <class Stream>
+void session<Stream>::on_accept(error_code ec) {
+    if (ec) return finish(ec);
+    spdlog::debug("connection {} open route={} remote={}", id_, route().path, remote_);
+    if (worker_.draining()) return drain();  // accepted just as the drain started
+    connected_ = true;
+    backend_->on_connect(this->shared_from_this());
+    do_read();
+}
+
+template <class Stream>
+void session<Stream>::do_read() {
+    if (finished_) return;
+    ws_.async_read(buffer_, beast::bind_front_handler(&session::on_read, this->shared_from_this()));
+}
+
+template <class Stream>
+void session<Stream>::on_read(error_code ec, std::size_t n) {
+    if (ec) return finish(ec);
+    auto data = buffer_.cdata();
+    std::string_view payload(static_cast<const char*>(data.data()), data.size());
+    bool more = backend_->on_message(this->shared_from_this(), payload, ws_.got_binary());
+    buffer_.consume(n);
+    if (more) do_read();
+}
+
+template <class Stream>
+void session<Stream>::send(backend::message m) {
+    if (closing_ || finished_) return;
+    queued_bytes_ += m.data->size();
+    if (queued_bytes_ > config().server.limits.send_queue)
+        return close(close_slow_consumer.code, close_slow_consumer.reason);
+    queue_.push_back(std::move(m));
+    if (!writing_) do_write();
+}
+
+template <class Stream>
+void session<Stream>::do_write() {
+    writing_ = true;
+    const auto& m = queue_.front();
+    ws_.binary(m.binary);
+    ws_.async_write(boost::asio::buffer(*m.data),
+                    beast::bind_front_handler(&session::on_write, this->shared_from_this()));
+}
+
+template <class Stream>
+void session<Stream>::on_write(error_code ec, std::size_t) {
+    writing_ = false;
+    if (ec) return finish(ec);
+    queued_bytes_ -= queue_.front().data->size();
+    queue_.pop_front();
+    if (!queue_.empty() && !closing_) do_write();
+}
+
+template <class Stream>
+void session<Stream>::close(std::uint16_t code, std::string_view reason) {
+    if (closing_ || finished_) return;
+    closing_ = true;
+    websocket::close_reason cr;
+    cr.code = code;
+    cr.reason.assign(reason.data(), std::min<std::size_t>(reason.size(), cr.reason.max_size()));
+    ws_.async_close(cr, beast::bind_front_handler(&session::on_close, this->shared_from_this()));
+}
+
+template <class Stream>
+void session<Stream>::on_close(error_code ec) {
+    // The pending read completes with `closed` once the client answers, and calls finish().
+    if (ec) finish(ec);
+}
+
+template <class Stream>
+void session<Stream>::finish(error_code ec) {
+    if (finished_) return;
+    finished_ = true;
+    auto reason = ws_.reason();
+    std::uint16_t code = reason.code != websocket::close_code::none ? reason.code : 1006;
+    if (ec != websocket::error::closed)
+        spdlog::debug("connection {} ended: {}", id_, ec.message());
+    spdlog::debug("connection {} closed code={}", id_, code);
+    if (connected_) backend_->on_disconnect(this->shared_from_this(), code,
+                                           std::string_view(reason.reason.data(), reason.reason.size()));
+    queue_.clear();
+    queued_bytes_ = 0;
+    worker_.detach(this);
+}
+
+}  // namespace
+
+void start_session(plain_stream&& stream, session_start&& start) {
+    auto req = std::move(start.request);
+    std::make_shared<session<plain_stream>>(std::move(stream), std::move(start))->run(std::move(req));
+}
+
+void start_session(tls_stream&& stream, session_start&& start) {
+    auto req = std::move(start.request);
+    std::make_shared<session<tls_stream>>(std::move(stream), std::move(start))->run(std::move(req));
+}
+
+}  // namespace wsgated::ws

@@ -1,0 +1,35 @@
+// session: one upgraded WebSocket connection, from the 101 to the close, joining the client to
+// its route's backend. Lives on one worker for life (see server/worker.h).
+//
+// The session class template is private to session.cpp, the only translation unit that
+// instantiates Beast's websocket templates (compile time); callers only see these functions.
+#pragma once
+
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "server/snapshot.h"
+#include "server/worker.h"
+#include "ws/upgrade.h"
+
+namespace wsgated::ws {
+
+using plain_stream = boost::beast::tcp_stream;
+using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+struct session_start {
+    server::worker* worker = nullptr;
+    server::snapshot_ptr snapshot;
+    upgrade_decision decision;
+    upgrade_request request;
+    std::string remote;  // "ip:port" of the client
+};
+
+// Both run on the worker that owns the stream; they write the 101 and start reading.
+void start_session(plain_stream&& stream, session_start&& start);
+void start_session(tls_stream&& stream, session_start&& start);
+
+}  // namespace wsgated::ws

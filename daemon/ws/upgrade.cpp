@@ -1,0 +1,105 @@
+// upgrade: see upgrade.h. The order of the checks is the order of SPEC §3: path, upgrade,
+// version, key, origin, subprotocol — so a client always learns the first thing it got wrong.
+#include "ws/upgrade.h"
+
+#include <algorithm>
+
+#include <boost/beast/core/detail/base64.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+
+namespace wsgated::ws {
+namespace {
+
+namespace beast = boost::beast;
+
+upgrade_decision refuse(http::status s, std::string body) {
+    upgrade_decision d;
+    d.status = s;
+    d.body = std::move(body);
+    return d;
+}
+
+bool has_token(const upgrade_request& req, http::field f, std::string_view token) {
+    for (auto it = req.find(f); it != req.end() && it->name() == f; ++it) {
+        for (auto t : http::token_list(it->value()))
+            if (beast::iequals(t, token)) return true;
+    }
+    return false;
+}
+
+bool is_websocket_upgrade(const upgrade_request& req) {
+    return req.method() == http::verb::get && req.version() >= 11 &&
+           has_token(req, http::field::connection, "upgrade") &&
+           has_token(req, http::field::upgrade, "websocket");
+}
+
+// RFC 6455 §4.1: the key is the base64 of 16 random bytes, so exactly 24 characters.
+bool valid_key(std::string_view key) {
+    if (key.size() != 24 || key[22] != '=' || key[23] != '=') return false;
+    unsigned char out[18];
+    // decode() stops at the first character outside the alphabet: 16 bytes means all 22 were
+    // valid.
+    auto r = beast::detail::base64::decode(out, key.data(), 22);
+    return r.first == 16;
+}
+
+bool origin_allowed(const config::route_config& rc, std::string_view origin) {
+    if (!rc.origins) return true;
+    return std::any_of(rc.origins->begin(), rc.origins->end(),
+                       [&](const std::string& o) { return beast::iequals(o, origin); });
+}
+
+// The first protocol the client offers that the route supports (client preference, as `ws`).
+std::string pick_subprotocol(const upgrade_request& req, const config::route_config& rc) {
+    for (auto it = req.find(http::field::sec_websocket_protocol);
+         it != req.end() && it->name() == http::field::sec_websocket_protocol; ++it) {
+        for (auto offered : http::token_list(it->value())) {
+            auto match = std::find(rc.subprotocols.begin(), rc.subprotocols.end(), offered);
+            if (match != rc.subprotocols.end()) return *match;
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string_view target_path(std::string_view target) {
+    return target.substr(0, target.find_first_of("?#"));
+}
+
+upgrade_decision decide_upgrade(const upgrade_request& req, const route::router& routes) {
+    upgrade_decision d;
+    d.route = routes.match(target_path(req.target()), d.params);
+    if (!d.route) return refuse(http::status::not_found, "no route for this path\n");
+    if (!is_websocket_upgrade(req)) {
+        auto r = refuse(http::status::upgrade_required, "this path needs a WebSocket upgrade\n");
+        r.headers.emplace_back("Upgrade", "websocket");
+        r.headers.emplace_back("Sec-WebSocket-Version", "13, 8");
+        return r;
+    }
+    auto version = req[http::field::sec_websocket_version];
+    if (version == "13") d.version = 13;
+    else if (version == "8") d.version = 8;
+    else {
+        auto r = refuse(http::status::upgrade_required, "unsupported Sec-WebSocket-Version\n");
+        r.headers.emplace_back("Sec-WebSocket-Version", "13, 8");
+        return r;
+    }
+    if (!valid_key(req[http::field::sec_websocket_key]))
+        return refuse(http::status::bad_request, "missing or malformed Sec-WebSocket-Key\n");
+    const auto& rc = *d.route->config;
+    // HyBi-08..12 browsers sent their origin as Sec-WebSocket-Origin.
+    auto origin = req[http::field::origin];
+    if (d.version == 8 && origin.empty()) origin = req["Sec-WebSocket-Origin"];
+    if (!origin_allowed(rc, origin)) return refuse(http::status::forbidden, "origin not allowed\n");
+    if (!rc.subprotocols.empty()) {
+        d.subprotocol = pick_subprotocol(req, rc);
+        if (d.subprotocol.empty())
+            return refuse(http::status::bad_request, "no supported subprotocol offered\n");
+    }
+    return d;
+}
+
+}  // namespace wsgated::ws
