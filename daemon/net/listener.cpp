@@ -22,12 +22,13 @@ std::string format_endpoint(const tcp::endpoint& ep) {
 }  // namespace
 
 listener::listener(asio::io_context& control, config::listen_config cfg,
-                   std::vector<server::worker*> workers, snapshot_source snapshots)
+                   std::vector<server::worker*> workers, snapshot_source snapshots, hub::hub& hub)
     : cfg_(std::move(cfg)),
       acceptor_(control),
       retry_(control),
       workers_(std::move(workers)),
-      snapshots_(std::move(snapshots)) {}
+      snapshots_(std::move(snapshots)),
+      hub_(hub) {}
 
 std::string listener::bind() {
     error_code ec;
@@ -71,9 +72,9 @@ void listener::do_accept() {
     auto& w = *workers_[next_++ % workers_.size()];
     acceptor_.async_accept(w.ioc(), [self = shared_from_this(), &w](error_code ec, tcp::socket s) {
         if (!ec) {
-            asio::post(w.ioc(), [sock = std::move(s), &w, snap = self->snapshots_(),
+            asio::post(w.ioc(), [sock = std::move(s), &w, snap = self->snapshots_(), self,
                                  tls = self->cfg_.tls ? self->cfg_.tls->context : nullptr]() mutable {
-                ws::start_handshake(std::move(sock), w, std::move(snap), tls.get());
+                ws::start_handshake(std::move(sock), w, std::move(snap), tls.get(), self->hub_);
             });
         }
         self->on_accept(ec);

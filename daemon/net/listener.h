@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/gateway_config.h"
+#include "hub/hub.h"
 #include "server/snapshot.h"
 #include "server/worker.h"
 
@@ -24,7 +25,7 @@ public:
     using snapshot_source = std::function<server::snapshot_ptr()>;
 
     listener(boost::asio::io_context& control, config::listen_config cfg,
-             std::vector<server::worker*> workers, snapshot_source snapshots);
+             std::vector<server::worker*> workers, snapshot_source snapshots, hub::hub& hub);
 
     // Opens, binds and listens. On failure returns a message naming the address and the OS
     // error ("cannot listen on 127.0.0.1:80: Permission denied").
@@ -45,6 +46,7 @@ private:
     boost::asio::steady_timer retry_;
     std::vector<server::worker*> workers_;
     snapshot_source snapshots_;
+    hub::hub& hub_;
     std::size_t next_ = 0;
     bool stopped_ = false;
 };

@@ -33,7 +33,7 @@ bool server::bind_listeners() {
     std::vector<worker*> ws;
     for (auto& w : workers_) ws.push_back(w.get());
     for (const auto& lc : current()->config().server.listen) {
-        auto l = std::make_shared<net::listener>(control_, lc, ws, [this] { return current(); });
+        auto l = std::make_shared<net::listener>(control_, lc, ws, [this] { return current(); }, hub_);
         if (auto err = l->bind(); !err.empty()) {
             spdlog::error("{}", err);
             return false;

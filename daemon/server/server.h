@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/gateway_config.h"
+#include "hub/hub.h"
 #include "net/listener.h"
 #include "server/snapshot.h"
 #include "server/worker.h"
@@ -41,6 +42,7 @@ private:
 
     // Workers are declared first so that they are destroyed last: handlers still queued on
     // control_ (an aborted accept) own sockets registered with a worker's io_context.
+    hub::hub hub_;  // first: outlives every connection (they release their limits into it)
     std::vector<std::unique_ptr<worker>> workers_;
     boost::asio::io_context control_{1};
     boost::asio::signal_set signals_;

@@ -7,8 +7,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/range/iterator_range.hpp>
 #include <spdlog/spdlog.h>
 
+#include "net/client_address.h"
 #include "ws/session.h"
 #include "ws/upgrade.h"
 
@@ -38,8 +40,8 @@ class handshake final : public server::drainable,
                         public std::enable_shared_from_this<handshake<Stream>> {
 public:
     template <class... Args>
-    handshake(server::worker& w, server::snapshot_ptr s, Args&&... args)
-        : stream_(std::forward<Args>(args)...), worker_(w), snapshot_(std::move(s)) {}
+    handshake(server::worker& w, server::snapshot_ptr s, hub::hub& h, Args&&... args)
+        : stream_(std::forward<Args>(args)...), worker_(w), snapshot_(std::move(s)), hub_(h) {}
     ~handshake() override { worker_.detach(this); }
 
     void run();
@@ -51,6 +53,7 @@ private:
     void do_read();
     void on_read(error_code ec, std::size_t);
     void check_request();
+    bool admit(std::string& client, net::conn_slot& slot);
     void respond(http::status status, std::string body,
                  const std::vector<std::pair<std::string, std::string>>& headers = {});
     void on_respond(error_code ec, std::size_t);
@@ -59,6 +62,8 @@ private:
     Stream stream_;
     server::worker& worker_;
     server::snapshot_ptr snapshot_;
+    hub::hub& hub_;
+    boost::asio::ip::address peer_;
     std::string remote_;
     beast::flat_buffer buffer_{max_request_line + max_header_fields + 1024};
     std::optional<http::request_parser<http::empty_body>> parser_;
@@ -73,8 +78,8 @@ void handshake<Stream>::run() {
     error_code ec;
     auto ep = tcp.socket().remote_endpoint(ec);
     if (ec) return;  // already gone: nothing to answer
-    remote_ = (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) +
-              ":" + std::to_string(ep.port());
+    peer_ = ep.address();
+    remote_ = net::address_text(peer_) + " port " + std::to_string(ep.port());
     tcp.expires_after(snapshot_->config().server.limits.handshake_timeout);
     if constexpr (std::is_same_v<Stream, tls_stream>) {
         stream_.async_handshake(boost::asio::ssl::stream_base::server,
@@ -127,9 +132,35 @@ void handshake<Stream>::check_request() {
     if (!decision.accepted()) return respond(decision.status, std::move(decision.body), decision.headers);
     if (!snapshot_->backends.find(decision.route->config->backend))
         return respond(http::status::service_unavailable, "backend not available\n");
-    session_start start{&worker_, snapshot_, std::move(decision), parser_->release(), remote_};
+    std::string client;
+    net::conn_slot slot;
+    if (!admit(client, slot)) return;
+    session_start start{&worker_, snapshot_, std::move(decision), parser_->release(),
+                        std::move(client), std::move(slot)};
     worker_.detach(this);
     start_session(std::move(stream_), std::move(start));
+}
+
+// The client's address (trusted proxies' headers honoured), then its share of the limits.
+template <class Stream>
+bool handshake<Stream>::admit(std::string& client, net::conn_slot& slot) {
+    const auto& req = parser_->get();
+    const auto& srv = snapshot_->config().server;
+    std::vector<std::string_view> xff;
+    for (const auto& f : boost::make_iterator_range(req.equal_range("X-Forwarded-For")))
+        xff.push_back(f.value());
+    client = net::address_text(net::client_address(peer_, srv.trusted_proxies, xff, req["X-Real-IP"]));
+    switch (hub_.limits.acquire(client, srv.limits.max_connections, srv.limits.max_connections_per_ip, slot)) {
+    case net::conn_limits::verdict::ok: return true;
+    case net::conn_limits::verdict::over_total:
+        respond(http::status::service_unavailable, "too many connections\n", {{"Retry-After", "1"}});
+        return false;
+    case net::conn_limits::verdict::over_per_address:
+        respond(http::status::too_many_requests, "too many connections from this address\n",
+                {{"Retry-After", "1"}});
+        return false;
+    }
+    return false;
 }
 
 template <class Stream>
@@ -171,11 +202,12 @@ void handshake<Stream>::do_linger() {
 }  // namespace
 
 void start_handshake(boost::asio::ip::tcp::socket socket, server::worker& worker,
-                     server::snapshot_ptr snapshot, boost::asio::ssl::context* tls) {
+                     server::snapshot_ptr snapshot, boost::asio::ssl::context* tls,
+                     hub::hub& hub) {
     if (tls) {
-        std::make_shared<handshake<tls_stream>>(worker, std::move(snapshot), std::move(socket), *tls)->run();
+        std::make_shared<handshake<tls_stream>>(worker, std::move(snapshot), hub, std::move(socket), *tls)->run();
     } else {
-        std::make_shared<handshake<plain_stream>>(worker, std::move(snapshot), std::move(socket))->run();
+        std::make_shared<handshake<plain_stream>>(worker, std::move(snapshot), hub, std::move(socket))->run();
     }
 }
 

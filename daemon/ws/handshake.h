@@ -8,6 +8,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include "hub/hub.h"
 #include "server/snapshot.h"
 #include "server/worker.h"
 
@@ -23,6 +24,7 @@ inline constexpr std::size_t max_header_fields = 16 * 1024;
 
 // `tls` is null for a plain listener. Call on the socket's worker.
 void start_handshake(boost::asio::ip::tcp::socket socket, server::worker& worker,
-                     server::snapshot_ptr snapshot, boost::asio::ssl::context* tls);
+                     server::snapshot_ptr snapshot, boost::asio::ssl::context* tls,
+                     hub::hub& hub);
 
 }  // namespace wsgated::ws

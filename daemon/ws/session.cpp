@@ -11,6 +11,8 @@
 #include "backend/backend.h"
 #include "ws/close_codes.h"
 #include "ws/connection_id.h"
+#include "ws/heartbeat.h"
+#include "ws/rate_limit.h"
 
 namespace wsgated::ws {
 namespace {
@@ -43,7 +45,12 @@ public:
           snapshot_(std::move(start.snapshot)),
           decision_(std::move(start.decision)),
           remote_(std::move(start.remote)),
-          id_(make_connection_id()) {}
+          slot_(std::move(start.slot)),
+          id_(make_connection_id()),
+          timer_(ws_.get_executor()),
+          heartbeat_(config().server.heartbeat.interval, config().server.heartbeat.timeout,
+                     heartbeat::clock::now()),
+          rate_(config().server.limits.messages_per_second, rate_limit::clock::now()) {}
 
     ~session() override { worker_.detach(this); }
 
@@ -67,6 +74,10 @@ private:
     void on_write(error_code ec, std::size_t n);
     void on_close(error_code ec);
     void finish(error_code ec);
+    void over_rate(std::size_t n);
+    void arm_heartbeat();
+    void on_heartbeat(error_code ec);
+    void on_control(websocket::frame_type kind, beast::string_view payload);
 
     const config::gateway_config& config() const { return snapshot_->config(); }
     const config::route_config& route() const { return *decision_.route->config; }
@@ -84,21 +95,26 @@ private:
     upgrade_decision decision_;
     backend::backend* backend_ = nullptr;
     std::string remote_;
+    net::conn_slot slot_;
     std::string id_;
+    boost::asio::steady_timer timer_;
+    heartbeat heartbeat_;
+    rate_limit rate_;
+    bool pinging_ = false;  // Beast allows one ping in flight
 };
 
 template <class Stream>
 void session<Stream>::configure() {
     const auto& lim = config().server.limits;
-    const auto& hb = config().server.heartbeat;
     beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts below take over
     websocket::stream_base::timeout t{};
     t.handshake_timeout = lim.handshake_timeout;  // the 101 write and the closing handshake
-    // Interim heartbeat: Beast pings after half the idle time and reaps after all of it.
-    t.idle_timeout = hb.interval.count() > 0 ? websocket::stream_base::duration(hb.interval + hb.timeout)
-                                             : websocket::stream_base::none();
-    t.keep_alive_pings = hb.interval.count() > 0;
+    t.idle_timeout = websocket::stream_base::none();  // our heartbeat does it, with RTTs
+    t.keep_alive_pings = false;
     ws_.set_option(t);
+    ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
+        on_control(kind, payload);  // only called inside our own read, which holds a reference
+    });
     ws_.set_option(deflate_options(route().compression));
     ws_.read_message_max(lim.max_message_size);
     ws_.auto_fragment(false);
@@ -126,7 +142,42 @@ void session<Stream>::on_accept(error_code ec) {
     if (worker_.draining()) return drain();  // accepted just as the drain started
     connected_ = true;
     backend_->on_connect(this->shared_from_this());
+    arm_heartbeat();
     do_read();
+}
+
+template <class Stream>
+void session<Stream>::arm_heartbeat() {
+    if (!heartbeat_.enabled() || finished_) return;
+    timer_.expires_at(heartbeat_.deadline());
+    timer_.async_wait(beast::bind_front_handler(&session::on_heartbeat, this->shared_from_this()));
+}
+
+template <class Stream>
+void session<Stream>::on_heartbeat(error_code ec) {
+    if (ec || finished_) return;
+    switch (heartbeat_.on_timer(heartbeat::clock::now())) {
+    case heartbeat::action::reap:
+        // A dead peer will not answer a close frame either: drop the TCP connection.
+        spdlog::debug("connection {}: no pong or data within the heartbeat timeout, reaped", id_);
+        beast::get_lowest_layer(ws_).close();
+        return;
+    case heartbeat::action::send_ping:
+        if (!pinging_ && !closing_) {
+            pinging_ = true;
+            ws_.async_ping({}, [self = this->shared_from_this()](error_code) { self->pinging_ = false; });
+        }
+        break;
+    case heartbeat::action::none: break;
+    }
+    arm_heartbeat();
+}
+
+template <class Stream>
+void session<Stream>::on_control(websocket::frame_type kind, beast::string_view) {
+    auto now = heartbeat::clock::now();
+    if (kind == websocket::frame_type::pong) heartbeat_.on_pong(now);
+    else heartbeat_.on_activity(now);
 }
 
 template <class Stream>
@@ -138,11 +189,23 @@ void session<Stream>::do_read() {
 template <class Stream>
 void session<Stream>::on_read(error_code ec, std::size_t n) {
     if (ec) return finish(ec);
+    auto now = heartbeat::clock::now();
+    heartbeat_.on_activity(now);
+    if (!rate_.allow(now)) return over_rate(n);
     auto data = buffer_.cdata();
     std::string_view payload(static_cast<const char*>(data.data()), data.size());
     bool more = backend_->on_message(this->shared_from_this(), payload, ws_.got_binary());
     buffer_.consume(n);
     if (more) do_read();
+}
+
+// Over messages_per_second: the route's rate_limit says close (1008) or drop (counted).
+template <class Stream>
+void session<Stream>::over_rate(std::size_t n) {
+    buffer_.consume(n);
+    if (route().rate_limit == config::rate_limit_action::close)
+        close(close_rate_limited.code, close_rate_limited.reason);
+    do_read();  // after a close: reads until the client's close frame arrives
 }
 
 template <class Stream>
@@ -202,6 +265,7 @@ void session<Stream>::finish(error_code ec) {
                                            std::string_view(reason.reason.data(), reason.reason.size()));
     queue_.clear();
     queued_bytes_ = 0;
+    timer_.cancel();
     worker_.detach(this);
 }
 

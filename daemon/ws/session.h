@@ -11,6 +11,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "net/conn_limits.h"
 #include "server/snapshot.h"
 #include "server/worker.h"
 #include "ws/upgrade.h"
@@ -25,7 +26,8 @@ struct session_start {
     server::snapshot_ptr snapshot;
     upgrade_decision decision;
     upgrade_request request;
-    std::string remote;  // "ip:port" of the client
+    std::string remote;  // the client's address (after trusted proxies)
+    net::conn_slot slot;  // its share of the connection limits, released when it ends
 };
 
 // Both run on the worker that owns the stream; they write the 101 and start reading.
