@@ -14,12 +14,32 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
-std::string format_endpoint(const tcp::endpoint& ep) {
+}  // namespace
+
+std::string endpoint_text(const tcp::endpoint& ep) {
     auto a = ep.address().to_string();
     return (ep.address().is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(ep.port());
 }
 
-}  // namespace
+std::string bind_acceptor(tcp::acceptor& acceptor, const config::listen_config& cfg) {
+    error_code ec;
+    auto fail = [&](const char* what) {
+        return "cannot listen on " + cfg.address + ": " + what + ": " + ec.message();
+    };
+    auto address = asio::ip::make_address(cfg.host == "localhost" ? "127.0.0.1" : cfg.host, ec);
+    if (ec) return fail("bad address");
+    tcp::endpoint ep(address, cfg.port);
+    acceptor.open(ep.protocol(), ec);
+    if (ec) return fail("socket");
+    acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    // "[::]:8080" means IPv6 only; an IPv4 listener is configured separately, as in nginx.
+    if (address.is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+    acceptor.bind(ep, ec);
+    if (ec) return fail("bind");
+    acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return fail("listen");
+    return {};
+}
 
 listener::listener(asio::io_context& control, config::listen_config cfg,
                    std::vector<server::worker*> workers, snapshot_source snapshots, hub::hub& hub)
@@ -30,30 +50,12 @@ listener::listener(asio::io_context& control, config::listen_config cfg,
       snapshots_(std::move(snapshots)),
       hub_(hub) {}
 
-std::string listener::bind() {
-    error_code ec;
-    auto fail = [&](const char* what) {
-        return "cannot listen on " + cfg_.address + ": " + what + ": " + ec.message();
-    };
-    auto address = asio::ip::make_address(cfg_.host == "localhost" ? "127.0.0.1" : cfg_.host, ec);
-    if (ec) return fail("bad address");
-    tcp::endpoint ep(address, cfg_.port);
-    acceptor_.open(ep.protocol(), ec);
-    if (ec) return fail("socket");
-    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    // "[::]:8080" means IPv6 only; an IPv4 listener is configured separately, as in nginx.
-    if (address.is_v6()) acceptor_.set_option(asio::ip::v6_only(true), ec);
-    acceptor_.bind(ep, ec);
-    if (ec) return fail("bind");
-    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return fail("listen");
-    return {};
-}
+std::string listener::bind() { return bind_acceptor(acceptor_, cfg_); }
 
 std::string listener::local_address() const {
     error_code ec;
     auto ep = acceptor_.local_endpoint(ec);
-    return ec ? cfg_.address : format_endpoint(ep);
+    return ec ? cfg_.address : endpoint_text(ep);
 }
 
 void listener::start() { do_accept(); }

@@ -20,6 +20,12 @@
 
 namespace wsgated::net {
 
+// Opens, binds and listens `acceptor` on cfg's address. Empty on success, else a message naming
+// the address and the OS error ("cannot listen on 127.0.0.1:80: bind: Permission denied").
+std::string bind_acceptor(boost::asio::ip::tcp::acceptor& acceptor, const config::listen_config& cfg);
+// "127.0.0.1:8080", "[::1]:8080".
+std::string endpoint_text(const boost::asio::ip::tcp::endpoint& ep);
+
 class listener : public std::enable_shared_from_this<listener> {
 public:
     using snapshot_source = std::function<server::snapshot_ptr()>;

@@ -40,6 +40,14 @@ bool server::bind_listeners() {
         }
         listeners_.push_back(std::move(l));
     }
+    const auto& ac = current()->config().admin;
+    admin::admin_state state{&hub_, ac.token, [this] { return !draining_; }};
+    admin_ = std::make_shared<admin::admin_listener>(control_, ac.listen, std::move(state));
+    if (auto err = admin_->bind(); !err.empty()) {
+        spdlog::error("{}", err);
+        return false;
+    }
+    if (ac.token.empty()) spdlog::warn("admin.token is not set: the control API (/v1) answers 403");
     return true;
 }
 
@@ -50,6 +58,8 @@ int server::run() {
         spdlog::info("listening on {} ({})", l->local_address(), l->tls() ? "wss" : "ws");
         l->start();
     }
+    spdlog::info("admin listening on {} ({})", admin_->local_address(), admin_->tls() ? "https" : "http");
+    admin_->start();
     signals_.async_wait([this](error_code ec, int sig) { on_signal(ec, sig); });
     spdlog::info("ready");
     sd_notify("READY=1");
@@ -73,7 +83,9 @@ void server::reload() {
     auto result = config::load_file(config_path_);
     if (!result.errors.empty()) {
         for (const auto& e : result.errors) spdlog::error("reload rejected: {}", e.to_string());
+        hub_.metrics.config_reloads.with({"error"}).inc();
     } else {
+        hub_.metrics.config_reloads.with({"ok"}).inc();
         snapshot_.store(std::make_shared<const snapshot>(std::move(result.config)));
         spdlog::info("configuration reloaded from {}", config_path_);
     }
@@ -111,6 +123,7 @@ void server::finish() {
     for (auto& w : workers_) w->stop();
     for (auto& w : workers_) w->join();
     listeners_.clear();
+    if (admin_) admin_->stop();  // kept through the drain: /readyz says 503 meanwhile
     spdlog::info("stopped");
     control_.stop();
 }

@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/gateway_config.h"
+#include "admin/admin_listener.h"
 #include "hub/hub.h"
 #include "net/listener.h"
 #include "server/snapshot.h"
@@ -51,6 +52,7 @@ private:
     std::chrono::steady_clock::time_point drain_deadline_;
     std::atomic<snapshot_ptr> snapshot_;
     std::vector<std::shared_ptr<net::listener>> listeners_;
+    std::shared_ptr<admin::admin_listener> admin_;
     std::string config_path_;
     bool draining_ = false;
 };

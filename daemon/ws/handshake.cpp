@@ -29,6 +29,14 @@ http::status oversize_status(beast::flat_buffer& buf) {
     return http::status::request_header_fields_too_large;
 }
 
+// The handshake_failures_total{reason} label for each answer (a fixed, documented set).
+std::string_view failure_reason(http::status s) {
+    switch (s) {
+    case http::status::request_header_fields_too_large: return "too_large";
+    default: return "bad_request";
+    }
+}
+
 std::size_t fields_size(const upgrade_request& req) {
     std::size_t n = 0;
     for (const auto& f : req) n += f.name_string().size() + f.value().size() + 4;  // ": " CRLF
@@ -55,7 +63,9 @@ private:
     void check_request();
     bool admit(std::string& client, net::conn_slot& slot);
     void respond(http::status status, std::string body,
-                 const std::vector<std::pair<std::string, std::string>>& headers = {});
+                 const std::vector<std::pair<std::string, std::string>>& headers = {},
+                 std::string_view reason = {});
+    void fail(std::string_view reason) { hub_.metrics.handshake_failures.with({reason}).inc(); }
     void on_respond(error_code ec, std::size_t);
     void do_linger();
 
@@ -93,7 +103,7 @@ template <class Stream>
 void handshake<Stream>::on_tls(error_code ec) {
     if (ec) {
         spdlog::debug("handshake from {}: TLS failed: {}", remote_, ec.message());
-        return;
+        return fail(ec == beast::error::timeout ? "timeout" : "tls");
     }
     do_read();
 }
@@ -115,7 +125,8 @@ void handshake<Stream>::on_read(error_code ec, std::size_t) {
         ec == boost::asio::error::operation_aborted || ec == boost::asio::error::connection_reset ||
         ec == boost::asio::error::bad_descriptor || ec == boost::asio::ssl::error::stream_truncated) {
         spdlog::debug("handshake from {}: {}", remote_, ec.message());
-        return;  // nothing to answer: the peer left, or was too slow (slowloris)
+        // Nothing to answer: the peer left, was too slow (slowloris), or a drain cut it.
+        return fail(ec == beast::error::timeout ? "timeout" : "closed");
     }
     if (ec) return respond(http::status::bad_request, "malformed HTTP request\n");
     check_request();
@@ -129,13 +140,15 @@ void handshake<Stream>::check_request() {
     if (fields_size(req) > max_header_fields)
         return respond(http::status::request_header_fields_too_large, "request header too large\n");
     auto decision = decide_upgrade(req, snapshot_->routes);
-    if (!decision.accepted()) return respond(decision.status, std::move(decision.body), decision.headers);
+    if (!decision.accepted())
+        return respond(decision.status, std::move(decision.body), decision.headers, decision.reason);
     if (!snapshot_->backends.find(decision.route->config->backend))
-        return respond(http::status::service_unavailable, "backend not available\n");
+        return respond(http::status::service_unavailable, "backend not available\n", {},
+                       "backend_unavailable");
     std::string client;
     net::conn_slot slot;
     if (!admit(client, slot)) return;
-    session_start start{&worker_, snapshot_, std::move(decision), parser_->release(),
+    session_start start{&worker_, &hub_, snapshot_, std::move(decision), parser_->release(),
                         std::move(client), std::move(slot)};
     worker_.detach(this);
     start_session(std::move(stream_), std::move(start));
@@ -153,11 +166,12 @@ bool handshake<Stream>::admit(std::string& client, net::conn_slot& slot) {
     switch (hub_.limits.acquire(client, srv.limits.max_connections, srv.limits.max_connections_per_ip, slot)) {
     case net::conn_limits::verdict::ok: return true;
     case net::conn_limits::verdict::over_total:
-        respond(http::status::service_unavailable, "too many connections\n", {{"Retry-After", "1"}});
+        respond(http::status::service_unavailable, "too many connections\n", {{"Retry-After", "1"}},
+                "max_connections");
         return false;
     case net::conn_limits::verdict::over_per_address:
         respond(http::status::too_many_requests, "too many connections from this address\n",
-                {{"Retry-After", "1"}});
+                {{"Retry-After", "1"}}, "max_connections_per_ip");
         return false;
     }
     return false;
@@ -165,7 +179,9 @@ bool handshake<Stream>::admit(std::string& client, net::conn_slot& slot) {
 
 template <class Stream>
 void handshake<Stream>::respond(http::status status, std::string body,
-                                const std::vector<std::pair<std::string, std::string>>& headers) {
+                                const std::vector<std::pair<std::string, std::string>>& headers,
+                                std::string_view reason) {
+    fail(reason.empty() ? failure_reason(status) : reason);
     response_ = std::make_shared<http::response<http::string_body>>(status, 11);
     auto& res = *response_;
     res.set(http::field::server, "wsgated/" WSGATED_VERSION);

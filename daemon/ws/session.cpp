@@ -42,6 +42,7 @@ public:
     session(Stream&& stream, session_start&& start)
         : ws_(std::move(stream)),
           worker_(*start.worker),
+          hub_(*start.hub),
           snapshot_(std::move(start.snapshot)),
           decision_(std::move(start.decision)),
           remote_(std::move(start.remote)),
@@ -91,6 +92,7 @@ private:
     bool finished_ = false;
     bool connected_ = false;  // the backend saw on_connect, so it must see on_disconnect
     server::worker& worker_;
+    hub::hub& hub_;
     server::snapshot_ptr snapshot_;
     upgrade_decision decision_;
     backend::backend* backend_ = nullptr;
@@ -101,6 +103,10 @@ private:
     heartbeat heartbeat_;
     rate_limit rate_;
     bool pinging_ = false;  // Beast allows one ping in flight
+    // This route's metric cells, looked up once at accept (a lookup takes a lock).
+    metrics::gauge* open_gauge_ = nullptr;
+    metrics::counter* received_ = nullptr;
+    metrics::counter* sent_ = nullptr;
 };
 
 template <class Stream>
@@ -140,6 +146,13 @@ void session<Stream>::on_accept(error_code ec) {
     if (ec) return finish(ec);
     spdlog::debug("connection {} open route={} remote={}", id_, route().path, remote_);
     if (worker_.draining()) return drain();  // accepted just as the drain started
+    auto& m = hub_.metrics;
+    std::string_view label = route().path;
+    open_gauge_ = &m.connections.with({label});
+    received_ = &m.messages_received.with({label});
+    sent_ = &m.messages_sent.with({label});
+    m.connections_total.with({label}).inc();
+    open_gauge_->inc();
     connected_ = true;
     backend_->on_connect(this->shared_from_this());
     arm_heartbeat();
@@ -160,6 +173,7 @@ void session<Stream>::on_heartbeat(error_code ec) {
     case heartbeat::action::reap:
         // A dead peer will not answer a close frame either: drop the TCP connection.
         spdlog::debug("connection {}: no pong or data within the heartbeat timeout, reaped", id_);
+        hub_.metrics.heartbeat_timeouts.inc();
         beast::get_lowest_layer(ws_).close();
         return;
     case heartbeat::action::send_ping:
@@ -176,8 +190,9 @@ void session<Stream>::on_heartbeat(error_code ec) {
 template <class Stream>
 void session<Stream>::on_control(websocket::frame_type kind, beast::string_view) {
     auto now = heartbeat::clock::now();
-    if (kind == websocket::frame_type::pong) heartbeat_.on_pong(now);
-    else heartbeat_.on_activity(now);
+    if (kind != websocket::frame_type::pong) return heartbeat_.on_activity(now);
+    if (auto rtt = heartbeat_.on_pong(now))
+        hub_.metrics.ping_rtt.observe(std::chrono::duration<double>(*rtt).count());
 }
 
 template <class Stream>
@@ -191,6 +206,8 @@ void session<Stream>::on_read(error_code ec, std::size_t n) {
     if (ec) return finish(ec);
     auto now = heartbeat::clock::now();
     heartbeat_.on_activity(now);
+    received_->inc();
+    hub_.metrics.bytes_received.inc(n);
     if (!rate_.allow(now)) return over_rate(n);
     auto data = buffer_.cdata();
     std::string_view payload(static_cast<const char*>(data.data()), data.size());
@@ -203,17 +220,28 @@ void session<Stream>::on_read(error_code ec, std::size_t n) {
 template <class Stream>
 void session<Stream>::over_rate(std::size_t n) {
     buffer_.consume(n);
+    hub_.metrics.rate_limited.inc();
     if (route().rate_limit == config::rate_limit_action::close)
         close(close_rate_limited.code, close_rate_limited.reason);
+    else
+        hub_.metrics.messages_dropped.with({"rate_limited"}).inc();
     do_read();  // after a close: reads until the client's close frame arrives
 }
 
 template <class Stream>
 void session<Stream>::send(backend::message m) {
-    if (closing_ || finished_) return;
+    if (closing_ || finished_) {
+        hub_.metrics.messages_dropped.with({"connection_closing"}).inc();
+        return;
+    }
     queued_bytes_ += m.data->size();
-    if (queued_bytes_ > config().server.limits.send_queue)
+    if (queued_bytes_ > config().server.limits.send_queue) {
+        // Never an unbounded buffer: the message is dropped and the client closed 1008.
+        hub_.metrics.slow_consumer_closes.inc();
+        hub_.metrics.messages_dropped.with({"slow_consumer"}).inc();
+        queued_bytes_ -= m.data->size();
         return close(close_slow_consumer.code, close_slow_consumer.reason);
+    }
     queue_.push_back(std::move(m));
     if (!writing_) do_write();
 }
@@ -223,15 +251,22 @@ void session<Stream>::do_write() {
     writing_ = true;
     const auto& m = queue_.front();
     ws_.binary(m.binary);
+    // The handler keeps the buffer alive: finish() may clear the queue while this write runs.
     ws_.async_write(boost::asio::buffer(*m.data),
-                    beast::bind_front_handler(&session::on_write, this->shared_from_this()));
+                    [self = this->shared_from_this(), keep = m.data](error_code ec, std::size_t n) {
+                        self->on_write(ec, n);
+                    });
 }
 
 template <class Stream>
 void session<Stream>::on_write(error_code ec, std::size_t) {
     writing_ = false;
+    if (finished_) return;  // the queue was already cleared and counted
     if (ec) return finish(ec);
-    queued_bytes_ -= queue_.front().data->size();
+    std::size_t size = queue_.front().data->size();
+    queued_bytes_ -= size;
+    sent_->inc();
+    hub_.metrics.bytes_sent.inc(size);
     queue_.pop_front();
     if (!queue_.empty() && !closing_) do_write();
 }
@@ -261,8 +296,13 @@ void session<Stream>::finish(error_code ec) {
     if (ec != websocket::error::closed)
         spdlog::debug("connection {} ended: {}", id_, ec.message());
     spdlog::debug("connection {} closed code={}", id_, code);
-    if (connected_) backend_->on_disconnect(this->shared_from_this(), code,
-                                           std::string_view(reason.reason.data(), reason.reason.size()));
+    if (connected_) {
+        backend_->on_disconnect(this->shared_from_this(), code,
+                                std::string_view(reason.reason.data(), reason.reason.size()));
+        open_gauge_->dec();
+    }
+    // Replies still queued can no longer be delivered: say so in the metrics.
+    if (!queue_.empty()) hub_.metrics.messages_dropped.with({"connection_closed"}).inc(queue_.size());
     queue_.clear();
     queued_bytes_ = 0;
     timer_.cancel();

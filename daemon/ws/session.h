@@ -11,6 +11,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "hub/hub.h"
 #include "net/conn_limits.h"
 #include "server/snapshot.h"
 #include "server/worker.h"
@@ -23,6 +24,7 @@ using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
 struct session_start {
     server::worker* worker = nullptr;
+    hub::hub* hub = nullptr;
     server::snapshot_ptr snapshot;
     upgrade_decision decision;
     upgrade_request request;

@@ -14,9 +14,10 @@ namespace {
 
 namespace beast = boost::beast;
 
-upgrade_decision refuse(http::status s, std::string body) {
+upgrade_decision refuse(http::status s, std::string_view reason, std::string body) {
     upgrade_decision d;
     d.status = s;
+    d.reason = reason;
     d.body = std::move(body);
     return d;
 }
@@ -72,9 +73,9 @@ std::string_view target_path(std::string_view target) {
 upgrade_decision decide_upgrade(const upgrade_request& req, const route::router& routes) {
     upgrade_decision d;
     d.route = routes.match(target_path(req.target()), d.params);
-    if (!d.route) return refuse(http::status::not_found, "no route for this path\n");
+    if (!d.route) return refuse(http::status::not_found, "not_found", "no route for this path\n");
     if (!is_websocket_upgrade(req)) {
-        auto r = refuse(http::status::upgrade_required, "this path needs a WebSocket upgrade\n");
+        auto r = refuse(http::status::upgrade_required, "upgrade_required", "this path needs a WebSocket upgrade\n");
         r.headers.emplace_back("Upgrade", "websocket");
         r.headers.emplace_back("Sec-WebSocket-Version", "13, 8");
         return r;
@@ -83,21 +84,21 @@ upgrade_decision decide_upgrade(const upgrade_request& req, const route::router&
     if (version == "13") d.version = 13;
     else if (version == "8") d.version = 8;
     else {
-        auto r = refuse(http::status::upgrade_required, "unsupported Sec-WebSocket-Version\n");
+        auto r = refuse(http::status::upgrade_required, "version", "unsupported Sec-WebSocket-Version\n");
         r.headers.emplace_back("Sec-WebSocket-Version", "13, 8");
         return r;
     }
     if (!valid_key(req[http::field::sec_websocket_key]))
-        return refuse(http::status::bad_request, "missing or malformed Sec-WebSocket-Key\n");
+        return refuse(http::status::bad_request, "bad_key", "missing or malformed Sec-WebSocket-Key\n");
     const auto& rc = *d.route->config;
     // HyBi-08..12 browsers sent their origin as Sec-WebSocket-Origin.
     auto origin = req[http::field::origin];
     if (d.version == 8 && origin.empty()) origin = req["Sec-WebSocket-Origin"];
-    if (!origin_allowed(rc, origin)) return refuse(http::status::forbidden, "origin not allowed\n");
+    if (!origin_allowed(rc, origin)) return refuse(http::status::forbidden, "origin", "origin not allowed\n");
     if (!rc.subprotocols.empty()) {
         d.subprotocol = pick_subprotocol(req, rc);
         if (d.subprotocol.empty())
-            return refuse(http::status::bad_request, "no supported subprotocol offered\n");
+            return refuse(http::status::bad_request, "subprotocol", "no supported subprotocol offered\n");
     }
     return d;
 }

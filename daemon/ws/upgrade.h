@@ -24,6 +24,7 @@ struct upgrade_decision {
     // switching_protocols = accept; anything else is the answer to send before closing.
     http::status status = http::status::switching_protocols;
     std::string body;  // short, plain text: why (never echoes request data)
+    std::string_view reason;  // handshake_failures_total{reason} label when refused
     std::vector<std::pair<std::string, std::string>> headers;  // extra response headers
     const route::compiled_route* route = nullptr;
     route::params params;

@@ -1,0 +1,144 @@
+// admin_listener: see admin_listener.h.
+#include "admin/admin_listener.h"
+
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <spdlog/spdlog.h>
+
+#include "net/listener.h"
+
+namespace wsgated::admin {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+constexpr auto idle_timeout = std::chrono::seconds(30);
+constexpr std::uint32_t header_limit = 16 * 1024;
+constexpr std::uint64_t body_limit = 16 * 1024 * 1024;  // control API bodies; 413 past it
+
+// One admin HTTP connection: read a request, answer it, repeat while keep-alive.
+template <class Stream>
+class admin_connection : public std::enable_shared_from_this<admin_connection<Stream>> {
+public:
+    template <class... Args>
+    admin_connection(std::shared_ptr<const admin_state> state, Args&&... args)
+        : stream_(std::forward<Args>(args)...), state_(std::move(state)) {}
+
+    void run() {
+        beast::get_lowest_layer(stream_).expires_after(idle_timeout);
+        if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+            stream_.async_handshake(asio::ssl::stream_base::server,
+                                    [self = this->shared_from_this()](error_code ec) {
+                                        if (!ec) self->do_read();
+                                    });
+        } else {
+            do_read();
+        }
+    }
+
+private:
+    void do_read() {
+        parser_.emplace();
+        parser_->header_limit(header_limit);
+        parser_->body_limit(body_limit);
+        beast::get_lowest_layer(stream_).expires_after(idle_timeout);
+        http::async_read(stream_, buffer_, *parser_,
+                         beast::bind_front_handler(&admin_connection::on_read, this->shared_from_this()));
+    }
+
+    void on_read(error_code ec, std::size_t) {
+        if (ec == http::error::end_of_stream || ec == beast::error::timeout) return;
+        if (ec == http::error::body_limit) return answer(error(http::status::payload_too_large, "body too large"));
+        if (ec == http::error::header_limit) return answer(error(http::status::request_header_fields_too_large, "header too large"));
+        if (ec) return answer(error(http::status::bad_request, "malformed HTTP request"));
+        auto res = route_admin(parser_->get(), *state_);
+        if (parser_->get().method() == http::verb::head) {
+            auto n = res.body().size();
+            res.body().clear();
+            res.content_length(n);
+        }
+        answer(std::move(res));
+    }
+
+    response error(http::status s, std::string_view why) {
+        response res{s, 11};
+        res.set(http::field::server, "wsgated/" WSGATED_VERSION);
+        res.set(http::field::content_type, "application/json");
+        res.body() = "{\"error\":\"" + std::string(why) + "\"}\n";
+        res.keep_alive(false);
+        res.prepare_payload();
+        return res;
+    }
+
+    void answer(response res) {
+        res_ = std::make_shared<response>(std::move(res));
+        http::async_write(stream_, *res_, [self = this->shared_from_this()](error_code ec, std::size_t) {
+            if (ec) return;
+            if (self->res_->keep_alive()) return self->do_read();
+            error_code ignored;
+            beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+        });
+    }
+
+    Stream stream_;
+    std::shared_ptr<const admin_state> state_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    std::shared_ptr<response> res_;
+};
+
+}  // namespace
+
+admin_listener::admin_listener(asio::io_context& control, config::listen_config cfg, admin_state state)
+    : control_(control),
+      cfg_(std::move(cfg)),
+      acceptor_(control),
+      state_(std::make_shared<const admin_state>(std::move(state))) {}
+
+std::string admin_listener::bind() {
+    auto err = net::bind_acceptor(acceptor_, cfg_);
+    return err.empty() ? err : err + " (admin.listen)";
+}
+
+std::string admin_listener::local_address() const {
+    error_code ec;
+    auto ep = acceptor_.local_endpoint(ec);
+    return ec ? cfg_.address : net::endpoint_text(ep);
+}
+
+void admin_listener::start() { do_accept(); }
+
+void admin_listener::stop() {
+    stopped_ = true;
+    error_code ec;
+    acceptor_.close(ec);
+}
+
+void admin_listener::do_accept() {
+    if (stopped_) return;
+    acceptor_.async_accept(control_, [self = shared_from_this()](error_code ec, tcp::socket s) {
+        if (self->stopped_) return;
+        if (ec) {
+            // Out of descriptors and the like: back off instead of spinning on accept().
+            spdlog::warn("admin accept: {}; retrying in 100ms", ec.message());
+            auto t = std::make_shared<asio::steady_timer>(self->control_, std::chrono::milliseconds(100));
+            return t->async_wait([self, t](error_code) { self->do_accept(); });
+        }
+        {
+            if (self->cfg_.tls)
+                std::make_shared<admin_connection<beast::ssl_stream<beast::tcp_stream>>>(
+                    self->state_, std::move(s), *self->cfg_.tls->context)->run();
+            else
+                std::make_shared<admin_connection<beast::tcp_stream>>(self->state_, std::move(s))->run();
+        }
+        self->do_accept();
+    });
+}
+
+}  // namespace wsgated::admin

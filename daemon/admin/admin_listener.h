@@ -1,0 +1,41 @@
+// admin_listener: the admin HTTP listener (SPEC §6), separate from the public ones and
+// optionally TLS. Runs entirely on the control thread: scrapes and API calls are rare next to
+// WebSocket traffic, and anything that touches a connection is posted to its worker.
+//
+// Owned by server::server. Connections are keep-alive HTTP/1.1, bounded in header size, body
+// size and idle time.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "admin/admin_router.h"
+#include "config/gateway_config.h"
+
+namespace wsgated::admin {
+
+class admin_listener : public std::enable_shared_from_this<admin_listener> {
+public:
+    admin_listener(boost::asio::io_context& control, config::listen_config cfg, admin_state state);
+
+    // Same contract as net::listener::bind(): empty, or a message naming address and error.
+    std::string bind();
+    std::string local_address() const;
+    bool tls() const { return cfg_.tls.has_value(); }
+    void start();
+    void stop();
+
+private:
+    void do_accept();
+
+    boost::asio::io_context& control_;
+    config::listen_config cfg_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    std::shared_ptr<const admin_state> state_;
+    bool stopped_ = false;
+};
+
+}  // namespace wsgated::admin
