@@ -74,9 +74,11 @@ void listener::do_accept() {
     auto& w = *workers_[next_++ % workers_.size()];
     acceptor_.async_accept(w.ioc(), [self = shared_from_this(), &w](error_code ec, tcp::socket s) {
         if (!ec) {
+            ws::listener_options opts{self->cfg_.tls ? self->cfg_.tls->context : nullptr,
+                                      self->cfg_.proxy_protocol};
             asio::post(w.ioc(), [sock = std::move(s), &w, snap = self->snapshots_(), self,
-                                 tls = self->cfg_.tls ? self->cfg_.tls->context : nullptr]() mutable {
-                ws::start_handshake(std::move(sock), w, std::move(snap), tls.get(), self->hub_);
+                                 opts = std::move(opts)]() mutable {
+                ws::start_handshake(std::move(sock), w, std::move(snap), opts, self->hub_);
             });
         }
         self->on_accept(ec);

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "net/client_address.h"
+#include "net/proxy_protocol.h"
 #include "ws/session.h"
 #include "ws/upgrade.h"
 
@@ -48,8 +49,9 @@ class handshake final : public server::drainable,
                         public std::enable_shared_from_this<handshake<Stream>> {
 public:
     template <class... Args>
-    handshake(server::worker& w, server::snapshot_ptr s, hub::hub& h, Args&&... args)
-        : stream_(std::forward<Args>(args)...), worker_(w), snapshot_(std::move(s)), hub_(h) {}
+    handshake(server::worker& w, server::snapshot_ptr s, hub::hub& h, bool proxy, Args&&... args)
+        : stream_(std::forward<Args>(args)...), worker_(w), snapshot_(std::move(s)), hub_(h),
+          expect_proxy_(proxy) {}
     ~handshake() override { worker_.detach(this); }
 
     void run();
@@ -57,6 +59,9 @@ public:
     void drain() override { beast::get_lowest_layer(stream_).close(); }
 
 private:
+    void do_proxy_read();
+    void on_proxy_read(error_code ec, std::size_t n);
+    void start_protocol();
     void on_tls(error_code ec);
     void do_read();
     void on_read(error_code ec, std::size_t);
@@ -73,6 +78,7 @@ private:
     server::worker& worker_;
     server::snapshot_ptr snapshot_;
     hub::hub& hub_;
+    bool expect_proxy_;
     boost::asio::ip::address peer_;
     std::string remote_;
     beast::flat_buffer buffer_{max_request_line + max_header_fields + 1024};
@@ -91,9 +97,57 @@ void handshake<Stream>::run() {
     peer_ = ep.address();
     remote_ = net::address_text(peer_) + " port " + std::to_string(ep.port());
     tcp.expires_after(snapshot_->config().server.limits.handshake_timeout);
+    if (expect_proxy_) return do_proxy_read();
+    start_protocol();
+}
+
+// PROXY header: read what is there, parse, read more while incomplete. Bytes past the header
+// stay in buffer_ and are handed to TLS or to the HTTP parser.
+template <class Stream>
+void handshake<Stream>::do_proxy_read() {
+    auto space = net::max_proxy_header - buffer_.size();
+    beast::get_lowest_layer(stream_).async_read_some(
+        buffer_.prepare(space), beast::bind_front_handler(&handshake::on_proxy_read, this->shared_from_this()));
+}
+
+template <class Stream>
+void handshake<Stream>::on_proxy_read(error_code ec, std::size_t n) {
+    if (ec) return fail(ec == beast::error::timeout ? "timeout" : "closed");
+    buffer_.commit(n);
+    std::string_view data(static_cast<const char*>(buffer_.cdata().data()), buffer_.size());
+    net::proxy_header h;
+    std::string why;
+    switch (net::parse_proxy_header(data, h, why)) {
+    case net::proxy_result::need_more:
+        if (buffer_.size() < net::max_proxy_header) return do_proxy_read();
+        why = "header too long";
+        [[fallthrough]];
+    case net::proxy_result::invalid:
+        // No HTTP answer: the peer is a load balancer misconfigured, not a client to talk to.
+        spdlog::debug("handshake from {}: PROXY protocol: {}", remote_, why);
+        fail("proxy_protocol");
+        return beast::get_lowest_layer(stream_).close();
+    case net::proxy_result::complete: break;
+    }
+    buffer_.consume(h.length);
+    if (h.has_address) {
+        peer_ = h.source;
+        remote_ = net::address_text(peer_) + " port " + std::to_string(h.source_port);
+    }
+    start_protocol();
+}
+
+template <class Stream>
+void handshake<Stream>::start_protocol() {
     if constexpr (std::is_same_v<Stream, tls_stream>) {
-        stream_.async_handshake(boost::asio::ssl::stream_base::server,
-                                beast::bind_front_handler(&handshake::on_tls, this->shared_from_this()));
+        // Bytes already read past a PROXY header are the start of the ClientHello. Beast 1.81
+        // constrains this overload's handler on void(error_code) although Asio calls it with
+        // (error_code, bytes_used): a variadic lambda satisfies both.
+        stream_.async_handshake(boost::asio::ssl::stream_base::server, buffer_.cdata(),
+                                [self = this->shared_from_this()](error_code ec, auto... used) {
+                                    (self->buffer_.consume(used), ...);
+                                    self->on_tls(ec);
+                                });
     } else {
         do_read();
     }
@@ -218,12 +272,15 @@ void handshake<Stream>::do_linger() {
 }  // namespace
 
 void start_handshake(boost::asio::ip::tcp::socket socket, server::worker& worker,
-                     server::snapshot_ptr snapshot, boost::asio::ssl::context* tls,
+                     server::snapshot_ptr snapshot, const listener_options& options,
                      hub::hub& hub) {
-    if (tls) {
-        std::make_shared<handshake<tls_stream>>(worker, std::move(snapshot), hub, std::move(socket), *tls)->run();
+    bool proxy = options.proxy_protocol;
+    if (options.tls) {
+        std::make_shared<handshake<tls_stream>>(worker, std::move(snapshot), hub, proxy,
+                                                std::move(socket), *options.tls)->run();
     } else {
-        std::make_shared<handshake<plain_stream>>(worker, std::move(snapshot), hub, std::move(socket))->run();
+        std::make_shared<handshake<plain_stream>>(worker, std::move(snapshot), hub, proxy,
+                                                  std::move(socket))->run();
     }
 }
 

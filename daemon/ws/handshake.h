@@ -22,9 +22,15 @@ namespace wsgated::ws {
 inline constexpr std::size_t max_request_line = 8 * 1024;
 inline constexpr std::size_t max_header_fields = 16 * 1024;
 
-// `tls` is null for a plain listener. Call on the socket's worker.
+// What the listener a socket came from asks of its handshake.
+struct listener_options {
+    std::shared_ptr<boost::asio::ssl::context> tls;  // null for a plain listener
+    bool proxy_protocol = false;  // a PROXY v1/v2 header comes first, and must
+};
+
+// Call on the socket's worker.
 void start_handshake(boost::asio::ip::tcp::socket socket, server::worker& worker,
-                     server::snapshot_ptr snapshot, boost::asio::ssl::context* tls,
+                     server::snapshot_ptr snapshot, const listener_options& options,
                      hub::hub& hub);
 
 }  // namespace wsgated::ws
