@@ -63,8 +63,11 @@ public:
     void close(std::uint16_t code, std::string_view reason) override;
     void resume_reading() override { do_read(); }
 
-    // server::drainable
-    void drain() override { close(close_going_away.code, close_going_away.reason); }
+    // server::drainable. While the 101 is being written a close would be a second write on the
+    // stream (Beast asserts): on_accept closes instead, as soon as it may.
+    void drain() override {
+        if (connected_) close(close_going_away.code, close_going_away.reason);
+    }
 
 private:
     void configure();
@@ -145,7 +148,10 @@ template <class Stream>
 void session<Stream>::on_accept(error_code ec) {
     if (ec) return finish(ec);
     spdlog::debug("connection {} open route={} remote={}", id_, route().path, remote_);
-    if (worker_.draining()) return drain();  // accepted just as the drain started
+    if (worker_.draining()) {  // the drain began while the 101 was being written
+        close(close_going_away.code, close_going_away.reason);
+        return do_read();  // completes with `closed` when the client answers: finish()
+    }
     auto& m = hub_.metrics;
     std::string_view label = route().path;
     open_gauge_ = &m.connections.with({label});
