@@ -60,7 +60,7 @@ constexpr std::array table{
         .doc = "Open connections from one client address; beyond it a handshake gets 429."},
     schema_entry{.path = "server.limits.handshake_timeout", .kind = duration,
         .default_text = "5s", .min = 1,
-        .doc = "Time for the whole HTTP upgrade, auth hook included."},
+        .doc = "Time for the whole HTTP upgrade (PROXY header, TLS, auth hook included), and for a closing handshake the server starts."},
     schema_entry{.path = "server.limits.max_message_size", .kind = size,
         .default_text = "1MiB", .min = 1,
         .doc = "Largest message, after decompression; a larger one closes 1009."},

@@ -174,7 +174,7 @@ void session<Stream>::arm_heartbeat() {
 
 template <class Stream>
 void session<Stream>::on_heartbeat(error_code ec) {
-    if (ec || finished_) return;
+    if (ec || finished_ || closing_) return;  // once closing, timer_ is the close deadline
     switch (heartbeat_.on_timer(heartbeat::clock::now())) {
     case heartbeat::action::reap:
         // A dead peer will not answer a close frame either: drop the TCP connection.
@@ -281,6 +281,14 @@ template <class Stream>
 void session<Stream>::close(std::uint16_t code, std::string_view reason) {
     if (closing_ || finished_) return;
     closing_ = true;
+    // A close frame queued behind a write that the client never reads (a slow consumer) would
+    // wait forever: past the deadline, drop the TCP connection.
+    timer_.expires_after(config().server.limits.handshake_timeout);
+    timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+        if (ec || self->finished_) return;
+        spdlog::debug("connection {}: close handshake not done in time, dropped", self->id_);
+        beast::get_lowest_layer(self->ws_).close();
+    });
     websocket::close_reason cr;
     cr.code = code;
     cr.reason.assign(reason.data(), std::min<std::size_t>(reason.size(), cr.reason.max_size()));
