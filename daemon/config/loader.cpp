@@ -5,6 +5,9 @@
 
 #include <cstdlib>
 
+#include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "config/document.h"
@@ -17,6 +20,36 @@ namespace wsgated::config {
 namespace {
 
 // The one document of the file, if it is a map; otherwise says why and returns false.
+// Sees only where each document starts.
+class document_starts final : public YAML::EventHandler {
+public:
+    void OnDocumentStart(const YAML::Mark& m) override { last = m; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+    YAML::Mark last = YAML::Mark::null_mark();
+};
+
+// yaml-cpp 0.7's LoadAll never returns on some malformed input (a ',' at the document level
+// yields empty documents forever without consuming it; found by tests/fuzz). Walk the
+// documents first and refuse one that starts where the previous one started.
+void check_documents_progress(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    document_starts starts;
+    int previous = -1;
+    while (parser.HandleNextDocument(starts)) {
+        if (starts.last.pos == previous)
+            throw YAML::ParserException(starts.last, "unexpected character at the top level");
+        previous = starts.last.pos;
+    }
+}
+
 bool root_of(const std::vector<YAML::Node>& documents, YAML::Node& root, error_list& errors) {
     if (documents.empty() || (documents.size() == 1 && documents[0].IsNull())) {
         errors.add({}, "", "the file is empty; at least `routes` is needed");
@@ -73,7 +106,9 @@ load_result load_string(std::string_view yaml, const std::string& file_name,
     load_result result;
     try {
         YAML::Node root;
-        if (root_of(YAML::LoadAll(std::string(yaml)), root, errors)) {
+        std::string text(yaml);
+        check_documents_progress(text);
+        if (root_of(YAML::LoadAll(text), root, errors)) {
             document doc;
             walk_schema(root, env, doc, errors);
             std::shared_ptr<gateway_config> config = build(doc, errors);

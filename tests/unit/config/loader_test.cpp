@@ -688,3 +688,16 @@ TEST(loader, no_exception_escapes_on_odd_input) {
 
 }  // namespace
 }  // namespace wsgated::config
+
+// yaml-cpp 0.7's LoadAll loops forever on a ',' at the document level (found by
+// tests/fuzz/config_loader): the loader must answer with a syntax error instead.
+TEST(loader, stray_comma_at_top_level_is_a_syntax_error_not_a_hang) {
+    for (const char* text : {",", " , x\n", "# c\n , answered\nroutes: []\n"}) {
+        auto r = wsgated::config::load_string(text, "t.yaml", [](const std::string&) {
+            return std::optional<std::string>{};
+        });
+        ASSERT_EQ(r.errors.size(), 1u) << text;
+        EXPECT_NE(r.errors[0].reason.find("YAML syntax"), std::string::npos) << r.errors[0].to_string();
+        EXPECT_FALSE(r.config);
+    }
+}
