@@ -575,3 +575,109 @@ routes:
     backend: echo
 ${routes}`;
 }
+
+// ---------------------------------------------------------------- admin listener and metrics
+// `admin listening on 127.0.0.1:PORT (http)` → {host, port, scheme}; null for other messages.
+const ADMIN_LISTENING_RE = /^admin listening on (\[[0-9a-fA-F:.%\w]+\]|[^\s\[\]]+):(\d+) \((https?)\)$/;
+
+export function parseAdminListening(msg) {
+  const m = ADMIN_LISTENING_RE.exec(msg);
+  if (!m) return null;
+  const bracketed = m[1].startsWith('[');
+  return { host: bracketed ? m[1].slice(1, -1) : m[1], port: Number(m[2]), scheme: m[3] };
+}
+
+// {host, port, scheme} of the gateway's admin listener, from its collected log lines.
+export function adminAddr(gw) {
+  for (const line of gw.lines) {
+    const rec = parseLogLine(line);
+    const a = rec && parseAdminListening(rec.msg);
+    if (a) return a;
+  }
+  throw new Error(`no "admin listening on" line in the log:\n${gw.stderr}`);
+}
+
+// GET `p` on the admin listener: {status, headers, body (string)}; bounded.
+export async function adminGet(gw, p, { ms = 5000, headers = {} } = {}) {
+  const http = await import('node:http');
+  const a = adminAddr(gw);
+  return withTimeout(new Promise((resolve, reject) => {
+    const req = http.request({ host: a.host, port: a.port, path: p, method: 'GET', headers,
+      agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  }), ms, `GET admin ${p}`);
+}
+
+// The canonical key of one series: name{a="x",b="y"} (labels sorted by name), or bare name.
+export function metricKey(name, labels = {}) {
+  const ks = Object.keys(labels).sort();
+  if (!ks.length) return name;
+  return `${name}{${ks.map((k) => `${k}="${labels[k]}"`).join(',')}}`;
+}
+
+// Prometheus text format → Map(metricKey → number). Comments and blank lines are skipped.
+export function parseMetrics(text) {
+  const out = new Map();
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+-?\d+)?$/.exec(line);
+    if (!m) throw new Error(`unparsable metrics line: ${JSON.stringify(line)}`);
+    const labels = {};
+    if (m[2]) {
+      const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?/g;
+      let lm;
+      while ((lm = re.exec(m[2])) !== null) {
+        labels[lm[1]] = lm[2].replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c));
+      }
+    }
+    const v = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
+    out.set(metricKey(m[1], labels), v);
+  }
+  return out;
+}
+
+// Scrape GET /metrics and parse it. The Map also has .get(name, labels) semantics through
+// metricValue below.
+export async function metrics(gw, ms = 5000) {
+  const res = await adminGet(gw, '/metrics', { ms });
+  if (res.status !== 200) throw new Error(`GET /metrics: ${res.status} ${res.body}`);
+  return parseMetrics(res.body);
+}
+
+// The value of one series in a parsed scrape; `dflt` when the series is absent (a labelled
+// family shows no series until something is counted under it).
+export function metricValue(m, name, labels = {}, dflt = undefined) {
+  const k = metricKey(name, labels);
+  return m.has(k) ? m.get(k) : dflt;
+}
+
+// Poll /metrics until pred(value) holds for one series (absent = 0); resolves the value,
+// rejects after ms with the last value seen.
+export async function waitForMetric(gw, name, labels, pred, ms = 5000, everyMs = 50) {
+  const t0 = Date.now();
+  let last;
+  for (;;) {
+    last = metricValue(await metrics(gw), name, labels, 0);
+    if (pred(last)) return last;
+    if (Date.now() - t0 > ms) {
+      throw new Error(`metric ${metricKey(name, labels)}: still ${last} after ${ms} ms`);
+    }
+    await sleep(everyMs);
+  }
+}
+
+// Resident memory of a process in bytes (VmRSS of /proc/<pid>/status).
+export function rssBytes(pid) {
+  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(s);
+  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(m[1]) * 1024;
+}
