@@ -5,10 +5,15 @@
 // nothing of HTTP or stream framing. All calls happen on the connection's own worker thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace wsgated::backend {
 
@@ -17,6 +22,20 @@ namespace wsgated::backend {
 struct message {
     std::shared_ptr<const std::string> data;
     bool binary = false;
+    // Optional: called on the connection's worker with true once the message is written to the
+    // socket, false if the connection closed first (the control API's ?wait=written).
+    std::function<void(bool written)> on_written;
+};
+
+// What the control API shows of a connection (GET /v1/connections/{id}).
+struct connection_info {
+    std::string id;
+    std::string route;  // the route's path pattern
+    std::vector<std::pair<std::string, std::string>> params;
+    std::string user;   // empty: not authenticated
+    std::string remote_address;
+    std::chrono::system_clock::time_point connected_at;
+    std::optional<std::chrono::steady_clock::duration> rtt;  // the heartbeat's last round trip
 };
 
 class connection {
@@ -27,6 +46,7 @@ public:
     // 1008 "slow consumer" instead of growing.
     virtual void send(message m) = 0;
     virtual void close(std::uint16_t code, std::string_view reason) = 0;
+    virtual connection_info info() const = 0;
     // Lets a backend that returned `false` from on_message deliver the next message.
     virtual void resume_reading() = 0;
 };

@@ -21,9 +21,9 @@ int hex_value(char c) {
     return -1;
 }
 
-// Percent-decodes one segment; false for a bad escape or a decoded '/' or NUL, which would
-// let a parameter smuggle path structure or terminate strings in backends.
-bool percent_decode(std::string_view in, std::string& out) {
+}  // namespace
+
+bool percent_decode_segment(std::string_view in, std::string& out) {
     out.clear();
     for (std::size_t i = 0; i < in.size(); ++i) {
         if (in[i] != '%') { out.push_back(in[i]); continue; }
@@ -37,6 +37,8 @@ bool percent_decode(std::string_view in, std::string& out) {
     }
     return true;
 }
+
+namespace {
 
 // Splits "/a/b" into "a", "b"; "/" is one empty segment.
 template <class F>
@@ -95,7 +97,7 @@ bool path_pattern::match(std::string_view path, params& out) const {
         const segment& s = segments_[i++];
         if (!s.is_param) { ok = seg == s.value; return; }
         std::string value;
-        if (seg.empty() || !percent_decode(seg, value)) { ok = false; return; }
+        if (seg.empty() || !percent_decode_segment(seg, value)) { ok = false; return; }
         found.emplace_back(s.value, std::move(value));
     });
     if (!ok || i != segments_.size()) return false;

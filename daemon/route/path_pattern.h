@@ -12,6 +12,10 @@ namespace wsgated::route {
 
 using params = std::vector<std::pair<std::string, std::string>>;
 
+// Percent-decodes one path segment; false for a bad escape or a decoded '/' or NUL, which would
+// let a value smuggle path structure or terminate strings in backends.
+bool percent_decode_segment(std::string_view in, std::string& out);
+
 class path_pattern {
 public:
     // Parses a pattern. On error returns false and sets `error` to a reason, e.g.

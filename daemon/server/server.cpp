@@ -15,13 +15,17 @@ using error_code = boost::system::error_code;
 }
 
 server::server(config::config_ptr cfg)
-    : signals_(control_, SIGTERM, SIGINT, SIGHUP),
+    : hub_(std::max(1u, cfg->server.workers)),
+      signals_(control_, SIGTERM, SIGINT, SIGHUP),
       drain_poll_(control_),
       watchdog_(control_),
       config_path_(cfg->source_file) {
     snapshot_.store(std::make_shared<const snapshot>(std::move(cfg)));
     unsigned n = current()->config().server.workers;
-    for (unsigned i = 0; i < std::max(1u, n); ++i) workers_.push_back(std::make_unique<worker>(i));
+    for (unsigned i = 0; i < std::max(1u, n); ++i) {
+        workers_.push_back(std::make_unique<worker>(i));
+        hub_.set_worker_context(i, workers_.back()->ioc());
+    }
 }
 
 server::~server() {

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "backend/backend.h"
+#include "route/room_template.h"
 #include "ws/close_codes.h"
 #include "ws/connection_id.h"
 #include "ws/heartbeat.h"
@@ -20,6 +21,39 @@ namespace {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using error_code = boost::system::error_code;
+
+// RFC 7692 §7.1.2.1: the server may answer server_max_window_bits only with the same or a
+// smaller value, and zlib cannot compress with an 8-bit window (Beast would answer 9). So an
+// offer asking for 8 is removed before Beast negotiates: the client gets another offer of its
+// own, or no compression — never a parameter it did not allow.
+bool asks_for_8_bit_window(std::string_view offer) {
+    for (std::size_t pos = 0; pos <= offer.size();) {
+        auto semi = offer.find(';', pos);
+        std::string param;
+        for (char c : offer.substr(pos, semi == std::string_view::npos ? semi : semi - pos))
+            if (c != ' ' && c != '\t' && c != '"') param.push_back(c);
+        if (param == "server_max_window_bits=8") return true;
+        if (semi == std::string_view::npos) break;
+        pos = semi + 1;
+    }
+    return false;
+}
+
+void drop_unanswerable_deflate_offers(upgrade_request& req) {
+    auto it = req.find(beast::http::field::sec_websocket_extensions);
+    if (it == req.end()) return;
+    std::string kept;
+    std::string_view all = it->value();
+    for (std::size_t pos = 0; pos <= all.size();) {
+        auto comma = all.find(',', pos);
+        auto offer = all.substr(pos, comma == std::string_view::npos ? comma : comma - pos);
+        if (!asks_for_8_bit_window(offer)) kept.append(kept.empty() ? "" : ",").append(offer);
+        if (comma == std::string_view::npos) break;
+        pos = comma + 1;
+    }
+    if (kept.empty()) req.erase(beast::http::field::sec_websocket_extensions);
+    else req.set(beast::http::field::sec_websocket_extensions, kept);
+}
 
 websocket::permessage_deflate deflate_options(const config::compression_config& c) {
     websocket::permessage_deflate pmd;
@@ -53,7 +87,10 @@ public:
                      heartbeat::clock::now()),
           rate_(config().server.limits.messages_per_second, rate_limit::clock::now()) {}
 
-    ~session() override { worker_.detach(this); }
+    ~session() override {
+        leave_hub();
+        worker_.detach(this);
+    }
 
     void run(upgrade_request&& req);
 
@@ -62,6 +99,7 @@ public:
     void send(backend::message m) override;
     void close(std::uint16_t code, std::string_view reason) override;
     void resume_reading() override { do_read(); }
+    backend::connection_info info() const override;
 
     // server::drainable. While the 101 is being written a close would be a second write on the
     // stream (Beast asserts): on_accept closes instead, as soon as it may.
@@ -72,6 +110,8 @@ public:
 private:
     void configure();
     void on_accept(error_code ec);
+    void enter_hub();
+    void leave_hub();
     void do_read();
     void on_read(error_code ec, std::size_t n);
     void do_write();
@@ -79,6 +119,7 @@ private:
     void on_close(error_code ec);
     void finish(error_code ec);
     void over_rate(std::size_t n);
+    void fail_inflate(error_code ec);
     void arm_heartbeat();
     void on_heartbeat(error_code ec);
     void on_control(websocket::frame_type kind, beast::string_view payload);
@@ -102,6 +143,9 @@ private:
     std::string remote_;
     net::conn_slot slot_;
     std::string id_;
+    std::string user_;  // the authenticated subject; empty until auth hooks exist
+    std::chrono::system_clock::time_point connected_at_;
+    bool in_hub_ = false;
     boost::asio::steady_timer timer_;
     heartbeat heartbeat_;
     rate_limit rate_;
@@ -141,6 +185,7 @@ void session<Stream>::run(upgrade_request&& req) {
     configure();
     // HyBi-08..12 use the same handshake as version 13; Beast only speaks 13.
     if (decision_.version == 8) req.set(beast::http::field::sec_websocket_version, "13");
+    if (route().compression.enabled) drop_unanswerable_deflate_offers(req);
     ws_.async_accept(req, beast::bind_front_handler(&session::on_accept, this->shared_from_this()));
 }
 
@@ -160,9 +205,44 @@ void session<Stream>::on_accept(error_code ec) {
     m.connections_total.with({label}).inc();
     open_gauge_->inc();
     connected_ = true;
+    connected_at_ = std::chrono::system_clock::now();
+    enter_hub();
     backend_->on_connect(this->shared_from_this());
     arm_heartbeat();
     do_read();
+}
+
+// Visible to the control API and to room publishes from here on; joins the route's rooms.
+template <class Stream>
+void session<Stream>::enter_hub() {
+    auto& local = hub_.local(worker_.index());
+    local.add(this);
+    hub_.connections.add(id_, worker_.index(), user_);
+    in_hub_ = true;
+    for (const auto& tmpl : route().rooms) {
+        if (auto room = route::expand_room(tmpl, decision_.params, user_)) local.join(*room, this);
+    }
+}
+
+template <class Stream>
+void session<Stream>::leave_hub() {
+    if (!in_hub_) return;
+    in_hub_ = false;
+    hub_.local(worker_.index()).remove(this);  // leaves every room
+    hub_.connections.remove(id_, user_);
+}
+
+template <class Stream>
+backend::connection_info session<Stream>::info() const {
+    backend::connection_info i;
+    i.id = id_;
+    i.route = route().path;
+    i.params = decision_.params;
+    i.user = user_;
+    i.remote_address = remote_;
+    i.connected_at = connected_at_;
+    i.rtt = heartbeat_.last_rtt();
+    return i;
 }
 
 template <class Stream>
@@ -209,6 +289,8 @@ void session<Stream>::do_read() {
 
 template <class Stream>
 void session<Stream>::on_read(error_code ec, std::size_t n) {
+    if (ec.category() == boost::system::error_code(boost::beast::zlib::error::invalid_block_type).category())
+        return fail_inflate(ec);
     if (ec) return finish(ec);
     auto now = heartbeat::clock::now();
     heartbeat_.on_activity(now);
@@ -220,6 +302,20 @@ void session<Stream>::on_read(error_code ec, std::size_t n) {
     bool more = backend_->on_message(this->shared_from_this(), payload, ws_.got_binary());
     buffer_.consume(n);
     if (more) do_read();
+}
+
+// Compressed data that does not inflate: Beast fails the stream without a close frame, and
+// refuses async_close after that. RFC 6455 wants a close: write 1007 ourselves, unless a write
+// of ours is in flight (then the bytes could interleave, and only the TCP close is left).
+template <class Stream>
+void session<Stream>::fail_inflate(error_code ec) {
+    static const unsigned char frame[] = {0x88, 0x02, 0x03, 0xEF};  // close, 1007
+    if (writing_) return finish(ec);
+    boost::asio::async_write(ws_.next_layer(), boost::asio::buffer(frame),
+                             [self = this->shared_from_this(), ec](error_code, std::size_t) {
+                                 beast::get_lowest_layer(self->ws_).close();
+                                 self->finish(ec);
+                             });
 }
 
 // Over messages_per_second: the route's rate_limit says close (1008) or drop (counted).
@@ -238,6 +334,7 @@ template <class Stream>
 void session<Stream>::send(backend::message m) {
     if (closing_ || finished_) {
         hub_.metrics.messages_dropped.with({"connection_closing"}).inc();
+        if (m.on_written) m.on_written(false);
         return;
     }
     queued_bytes_ += m.data->size();
@@ -246,6 +343,7 @@ void session<Stream>::send(backend::message m) {
         hub_.metrics.slow_consumer_closes.inc();
         hub_.metrics.messages_dropped.with({"slow_consumer"}).inc();
         queued_bytes_ -= m.data->size();
+        if (m.on_written) m.on_written(false);
         return close(close_slow_consumer.code, close_slow_consumer.reason);
     }
     queue_.push_back(std::move(m));
@@ -273,6 +371,7 @@ void session<Stream>::on_write(error_code ec, std::size_t) {
     queued_bytes_ -= size;
     sent_->inc();
     hub_.metrics.bytes_sent.inc(size);
+    if (queue_.front().on_written) queue_.front().on_written(true);
     queue_.pop_front();
     if (!queue_.empty() && !closing_) do_write();
 }
@@ -310,13 +409,17 @@ void session<Stream>::finish(error_code ec) {
     if (ec != websocket::error::closed)
         spdlog::debug("connection {} ended: {}", id_, ec.message());
     spdlog::debug("connection {} closed code={}", id_, code);
+    leave_hub();
     if (connected_) {
         backend_->on_disconnect(this->shared_from_this(), code,
                                 std::string_view(reason.reason.data(), reason.reason.size()));
         open_gauge_->dec();
     }
-    // Replies still queued can no longer be delivered: say so in the metrics.
+    // Replies still queued can no longer be delivered: say so in the metrics (and to whoever
+    // waits for one to be written).
     if (!queue_.empty()) hub_.metrics.messages_dropped.with({"connection_closed"}).inc(queue_.size());
+    for (auto& m : queue_)
+        if (m.on_written) m.on_written(false);
     queue_.clear();
     queued_bytes_ = 0;
     timer_.cancel();

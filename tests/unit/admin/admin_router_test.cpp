@@ -9,7 +9,7 @@ namespace http = boost::beast::http;
 namespace {
 
 struct admin_router : ::testing::Test {
-    hub::hub hub;
+    hub::hub hub{1};
     bool ready = true;
     admin::admin_state state{&hub, "s3cret", [this] { return ready; }};
 

@@ -1,0 +1,48 @@
+// local_hub: one worker's share of the hub: its connections by id, and its room memberships
+// both ways (room → members, member → rooms), like Redis's pubsub indexes.
+//
+// Touched only on its worker's thread, so fan-out walks members without a lock. Members are raw
+// pointers: a session adds itself when it opens and removes itself when it ends, on this same
+// thread, so a pointer found here is always alive.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "backend/backend.h"
+
+namespace wsgated::hub {
+
+class room_index;
+
+class local_hub {
+public:
+    local_hub(unsigned worker, room_index& rooms) : worker_(worker), rooms_(rooms) {}
+    local_hub(const local_hub&) = delete;
+    local_hub& operator=(const local_hub&) = delete;
+
+    void add(backend::connection* c);
+    void remove(backend::connection* c);  // leaves every room
+    backend::connection* find(const std::string& id) const;
+
+    bool join(const std::string& room, backend::connection* c);   // false: already a member
+    bool leave(const std::string& room, backend::connection* c);  // false: was not a member
+    std::vector<std::string> rooms_of(backend::connection* c) const;
+
+    // Queues `m` to every local member of `room` but `exclude` (a connection id, may be empty);
+    // returns how many got it. The buffer is shared, never copied per member.
+    std::size_t publish(const std::string& room, const backend::message& m, const std::string& exclude);
+    std::size_t broadcast(const backend::message& m);
+    std::size_t connections() const { return by_id_.size(); }
+
+private:
+    unsigned worker_;
+    room_index& rooms_;
+    std::unordered_map<std::string, backend::connection*> by_id_;
+    std::unordered_map<std::string, std::unordered_set<backend::connection*>> members_;
+    std::unordered_map<backend::connection*, std::unordered_set<std::string>> rooms_of_;
+};
+
+}  // namespace wsgated::hub
