@@ -57,24 +57,22 @@ private:
         if (ec == http::error::body_limit) return answer(error(http::status::payload_too_large, "body too large"));
         if (ec == http::error::header_limit) return answer(error(http::status::request_header_fields_too_large, "header too large"));
         if (ec) return answer(error(http::status::bad_request, "malformed HTTP request"));
-        auto res = route_admin(parser_->get(), *state_);
-        if (parser_->get().method() == http::verb::head) {
-            auto n = res.body().size();
-            res.body().clear();
-            res.content_length(n);
-        }
-        answer(std::move(res));
+        bool head = parser_->get().method() == http::verb::head;
+        // Control API calls are answered by a worker: come back to this connection's thread.
+        route_admin(parser_->get(), *state_, [self = this->shared_from_this(), head](response res) {
+            asio::post(self->stream_.get_executor(), [self, head, res = std::move(res)]() mutable {
+                if (head) {
+                    auto n = res.body().size();
+                    res.body().clear();
+                    res.content_length(n);
+                }
+                self->answer(std::move(res));
+            });
+        });
     }
 
-    response error(http::status s, std::string_view why) {
-        response res{s, 11};
-        res.set(http::field::server, "wsgated/" WSGATED_VERSION);
-        res.set(http::field::content_type, "application/json");
-        res.body() = "{\"error\":\"" + std::string(why) + "\"}\n";
-        res.keep_alive(false);
-        res.prepare_payload();
-        return res;
-    }
+    // Answers to requests that could not be read: the connection closes after them.
+    response error(http::status s, std::string_view why) { return json_error(reply_to{11, false}, s, why); }
 
     void answer(response res) {
         res_ = std::make_shared<response>(std::move(res));

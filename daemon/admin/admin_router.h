@@ -1,31 +1,27 @@
 // admin_router: what the admin listener answers (SPEC §6): GET /metrics, /healthz, /readyz,
-// and the bearer-token gate in front of everything under /v1.
+// and the bearer-token gate in front of the control API under /v1.
 //
-// A pure function of the request and the state it reads, so every answer is unit-tested
-// without a socket. Runs on the control thread.
+// Runs on the control thread. Answers through a responder because control API calls are
+// answered by the worker that holds the connection.
 #pragma once
 
 #include <functional>
 #include <string>
 
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
-
+#include "admin/responses.h"
+#include "config/gateway_config.h"
 #include "hub/hub.h"
 
 namespace wsgated::admin {
-
-namespace http = boost::beast::http;
-using request = http::request<http::string_body>;
-using response = http::response<http::string_body>;
 
 struct admin_state {
     hub::hub* hub = nullptr;
     std::string token;             // empty: /v1 answers 403
     std::function<bool()> ready;   // listeners bound and not draining
+    std::function<config::config_ptr()> config;  // the current snapshot's config (limits)
 };
 
-response route_admin(const request& req, const admin_state& state);
+void route_admin(const request& req, const admin_state& state, responder done);
 
 // Constant-time comparison of a presented bearer token with the configured one (compares
 // SHA-256 digests, so neither the content nor the length leaks through timing).

@@ -45,7 +45,8 @@ bool server::bind_listeners() {
         listeners_.push_back(std::move(l));
     }
     const auto& ac = current()->config().admin;
-    admin::admin_state state{&hub_, ac.token, [this] { return !draining_; }};
+    admin::admin_state state{&hub_, ac.token, [this] { return !draining_; },
+                             [this] { return current()->routes.config_ptr(); }};
     admin_ = std::make_shared<admin::admin_listener>(control_, ac.listen, std::move(state));
     if (auto err = admin_->bind(); !err.empty()) {
         spdlog::error("{}", err);

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 using namespace wsgated;
 namespace http = boost::beast::http;
 
@@ -10,13 +12,22 @@ namespace {
 
 struct admin_router : ::testing::Test {
     hub::hub hub{1};
+    boost::asio::io_context ioc;
     bool ready = true;
-    admin::admin_state state{&hub, "s3cret", [this] { return ready; }};
+    std::shared_ptr<config::gateway_config> cfg = std::make_shared<config::gateway_config>();
+    admin::admin_state state{&hub, "s3cret", [this] { return ready; }, [this] { return cfg; }};
 
-    admin::response get(std::string target, std::string auth = {}, http::verb v = http::verb::get) {
+    // Everything here answers synchronously (no connection is involved).
+    admin::response get(std::string target, std::string auth = {}, http::verb v = http::verb::get,
+                        std::string body = {}, std::string type = {}) {
         admin::request req{v, target, 11};
         if (!auth.empty()) req.set(http::field::authorization, auth);
-        return admin::route_admin(req, state);
+        if (!type.empty()) req.set(http::field::content_type, type);
+        req.body() = std::move(body);
+        std::optional<admin::response> out;
+        admin::route_admin(req, state, [&](admin::response r) { out = std::move(r); });
+        EXPECT_TRUE(out) << "no synchronous answer for " << target;
+        return out ? std::move(*out) : admin::response{};
     }
 };
 
@@ -49,6 +60,32 @@ TEST_F(admin_router, wrong_method_on_read_endpoints_is_405) {
     EXPECT_EQ(res[http::field::allow], "GET, HEAD");
 }
 
+TEST_F(admin_router, control_api_validates_before_touching_connections) {
+    const std::string t = "Bearer s3cret";
+    EXPECT_EQ(get("/v1/connections/short", t).result(), http::status::bad_request);
+    EXPECT_EQ(get("/v1/connections/AAAAAAAAAAAAAAAAAAAAAA", t).result(), http::status::not_found);
+    EXPECT_EQ(get("/v1/connections/AAAAAAAAAAAAAAAAAAAAAA", t, http::verb::put).result(),
+              http::status::method_not_allowed);
+    EXPECT_EQ(get("/v1/connections/AAAAAAAAAAAAAAAAAAAAAA?code=1005", t, http::verb::delete_).result(),
+              http::status::bad_request);
+    EXPECT_EQ(get("/v1/rooms/a%00b", t).result(), http::status::bad_request);
+    EXPECT_EQ(get("/v1/rooms/" + std::string(257, 'r'), t).result(), http::status::bad_request);
+    EXPECT_EQ(get("/v1/broadcast", t, http::verb::post, "\xff", "text/plain").result(), http::status::bad_request);
+    cfg->server.limits.max_message_size = 4;
+    EXPECT_EQ(get("/v1/broadcast", t, http::verb::post, "12345").result(), http::status::payload_too_large);
+}
+
+TEST_F(admin_router, room_count_and_broadcast_answer_json) {
+    const std::string t = "Bearer s3cret";
+    auto res = get("/v1/rooms/room%3Alobby", t);
+    EXPECT_EQ(res.result(), http::status::ok);
+    EXPECT_EQ(res.body(), "{\"room\":\"room:lobby\",\"members\":0}\n");
+    hub.set_worker_context(0, ioc);
+    res = get("/v1/broadcast", t, http::verb::post, "hi", "text/plain");
+    EXPECT_EQ(res.result(), http::status::accepted);
+    EXPECT_EQ(res.body(), "{\"connections\":0}\n");
+}
+
 TEST_F(admin_router, unknown_endpoint_is_404_json) {
     auto res = get("/nope");
     EXPECT_EQ(res.result(), http::status::not_found);
@@ -61,8 +98,8 @@ TEST_F(admin_router, v1_without_or_with_wrong_token_is_401) {
     EXPECT_EQ(get("/v1/broadcast", "Bearer s3cret2").result(), http::status::unauthorized);
     EXPECT_EQ(get("/v1/broadcast", "Basic s3cret").result(), http::status::unauthorized);
     EXPECT_EQ(get("/v1/broadcast", "Bearer ").result(), http::status::unauthorized);
-    EXPECT_EQ(get("/v1/broadcast", "Bearer s3cret").result(), http::status::not_implemented);
-    EXPECT_EQ(get("/v1/broadcast", "bearer s3cret").result(), http::status::not_implemented);
+    EXPECT_EQ(get("/v1/nope", "Bearer s3cret").result(), http::status::not_found);
+    EXPECT_EQ(get("/v1/nope", "bearer s3cret").result(), http::status::not_found);
 }
 
 TEST_F(admin_router, v1_with_no_token_configured_is_403_whatever_is_presented) {
