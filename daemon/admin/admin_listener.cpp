@@ -46,7 +46,8 @@ private:
     void do_read() {
         parser_.emplace();
         parser_->header_limit(header_limit);
-        parser_->body_limit(body_limit);
+        // Bodies become WebSocket messages: nothing larger than max_message_size is useful.
+        parser_->body_limit(std::min<std::uint64_t>(body_limit, state_->config()->server.limits.max_message_size));
         beast::get_lowest_layer(stream_).expires_after(idle_timeout);
         http::async_read(stream_, buffer_, *parser_,
                          beast::bind_front_handler(&admin_connection::on_read, this->shared_from_this()));
@@ -81,7 +82,19 @@ private:
             if (self->res_->keep_alive()) return self->do_read();
             error_code ignored;
             beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+            // Read and discard what the client still sends (an oversized body) for a moment:
+            // closing with unread bytes would reset the connection before it reads our answer.
+            beast::get_lowest_layer(self->stream_).expires_after(std::chrono::seconds(2));
+            self->do_linger();
         });
+    }
+
+    void do_linger() {
+        buffer_.clear();
+        beast::get_lowest_layer(stream_).async_read_some(
+            buffer_.prepare(64 * 1024), [self = this->shared_from_this()](error_code ec, std::size_t) {
+                if (!ec) self->do_linger();
+            });
     }
 
     Stream stream_;

@@ -28,12 +28,15 @@ struct call {
 };
 
 bool parse_call(call& c) {
-    auto path = ws::target_path(c.req.target()).substr(4);  // after "/v1/"
+    auto full = ws::target_path(c.req.target());
+    if (full.size() <= 4) return true;  // "/v1" or "/v1/": no call named, a 404
+    auto path = full.substr(4);         // after "/v1/"
     for (std::size_t pos = 0; pos <= path.size();) {
         auto slash = path.find('/', pos);
         std::string s;
-        if (!route::percent_decode_segment(path.substr(pos, slash == std::string_view::npos ? slash : slash - pos), s))
-            return false;
+        // %2F decodes to '/' here: room templates may make rooms like "tenant/lobby".
+        auto raw = path.substr(pos, slash == std::string_view::npos ? slash : slash - pos);
+        if (!route::percent_decode_segment(raw, s, /*allow_slash=*/true)) return false;
         c.seg.push_back(std::move(s));
         if (slash == std::string_view::npos) break;
         pos = slash + 1;

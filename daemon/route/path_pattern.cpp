@@ -23,7 +23,7 @@ int hex_value(char c) {
 
 }  // namespace
 
-bool percent_decode_segment(std::string_view in, std::string& out) {
+bool percent_decode_segment(std::string_view in, std::string& out, bool allow_slash) {
     out.clear();
     for (std::size_t i = 0; i < in.size(); ++i) {
         if (in[i] != '%') { out.push_back(in[i]); continue; }
@@ -31,7 +31,7 @@ bool percent_decode_segment(std::string_view in, std::string& out) {
         int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
         if (hi < 0 || lo < 0) return false;
         char c = static_cast<char>(hi * 16 + lo);
-        if (c == '/' || c == '\0') return false;
+        if ((c == '/' && !allow_slash) || c == '\0') return false;
         out.push_back(c);
         i += 2;
     }

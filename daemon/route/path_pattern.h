@@ -12,9 +12,9 @@ namespace wsgated::route {
 
 using params = std::vector<std::pair<std::string, std::string>>;
 
-// Percent-decodes one path segment; false for a bad escape or a decoded '/' or NUL, which would
-// let a value smuggle path structure or terminate strings in backends.
-bool percent_decode_segment(std::string_view in, std::string& out);
+// Percent-decodes one path segment; false for a bad escape, a decoded NUL, or (unless allowed)
+// a decoded '/', which would let a route parameter smuggle path structure into backends.
+bool percent_decode_segment(std::string_view in, std::string& out, bool allow_slash = false);
 
 class path_pattern {
 public:

@@ -192,7 +192,6 @@ void session<Stream>::run(upgrade_request&& req) {
 template <class Stream>
 void session<Stream>::on_accept(error_code ec) {
     if (ec) return finish(ec);
-    spdlog::debug("connection {} open route={} remote={}", id_, route().path, remote_);
     if (worker_.draining()) {  // the drain began while the 101 was being written
         close(close_going_away.code, close_going_away.reason);
         return do_read();  // completes with `closed` when the client answers: finish()
@@ -207,6 +206,8 @@ void session<Stream>::on_accept(error_code ec) {
     connected_ = true;
     connected_at_ = std::chrono::system_clock::now();
     enter_hub();
+    // Logged once the id is usable by the control API.
+    spdlog::debug("connection {} open route={} remote={}", id_, route().path, remote_);
     backend_->on_connect(this->shared_from_this());
     arm_heartbeat();
     do_read();

@@ -681,3 +681,73 @@ export function rssBytes(pid) {
   if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
   return Number(m[1]) * 1024;
 }
+
+// ---------------------------------------------------------------- control API (/v1)
+// Any request on the admin listener: {status, headers, body (string), raw (Buffer), json (parsed
+// body, or null when it is not JSON)}; bounded. opts: {headers, body (string or Buffer),
+// token (sent as `Authorization: Bearer …`; default gw.adminToken; null = none), ms}.
+// `p` is sent exactly as given: percent-encode what needs it.
+export async function adminRequest(gw, method, p, { headers = {}, body, token = gw.adminToken, ms = 5000 } = {}) {
+  const http = await import('node:http');
+  const a = adminAddr(gw);
+  const h = { ...headers };
+  const hasHeader = (name) => Object.keys(h).some((k) => k.toLowerCase() === name);
+  if (token != null && !hasHeader('authorization')) h.Authorization = `Bearer ${token}`;
+  const payload = body === undefined ? null : (Buffer.isBuffer(body) ? body : Buffer.from(body));
+  if (payload) h['Content-Length'] = String(payload.length);
+  else if ((method === 'POST' || method === 'PUT') && !hasHeader('content-length')) h['Content-Length'] = '0';
+  return withTimeout(new Promise((resolve, reject) => {
+    const req = http.request({ host: a.host, port: a.port, path: p, method, headers: h, agent: false },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const raw = Buffer.concat(chunks);
+          const text = raw.toString('utf8');
+          let json = null;
+          try { json = JSON.parse(text); } catch { /* not JSON */ }
+          resolve({ status: res.statusCode, headers: res.headers, body: text, raw, json });
+        });
+        res.on('error', reject);
+      });
+    req.on('error', reject);
+    req.end(payload ?? undefined);
+  }), ms, `${method} admin ${p}`);
+}
+
+// `connection ID open route=PATTERN remote=ADDR` (debug level) → {id, route, remote}; else null.
+const CONN_OPEN_RE = /connection (\S+) open route=(\S+) remote=(\S+)/;
+export function parseConnectionOpen(msg) {
+  const m = CONN_OPEN_RE.exec(msg);
+  return m ? { id: m[1], route: m[2], remote: m[3] } : null;
+}
+
+// Every `connection … open` record logged so far, in log order.
+export function openedConnections(gw) {
+  const out = [];
+  for (const line of gw.lines) {
+    const rec = parseLogLine(line);
+    const o = rec && parseConnectionOpen(rec.msg);
+    if (o) out.push(o);
+  }
+  return out;
+}
+
+// Open one `ws` client and learn its connection id from the gateway's debug log (needs
+// `server.log.level: debug`). The id is that of the next `connection … open` line, so open
+// clients with this one at a time (never while another handshake to `gw` is in flight).
+// Resolves {ws, id, route, remote}.
+export async function openWsWithId(t, gw, p, opts = {}) {
+  const before = openedConnections(gw).length;
+  const ws = await openWs(t, gw.url(0, p), opts);
+  await gw.waitForLog((line, rec) => rec !== null && parseConnectionOpen(rec.msg) !== null
+    && openedConnections(gw).length > before, opts.ms ?? 5000).catch(() => {});
+  const all = openedConnections(gw);
+  if (all.length <= before) {
+    throw new Error(`no "connection … open" line for the client of ${p} (is server.log.level debug?)\n${gw.stderr}`);
+  }
+  if (all.length !== before + 1) {
+    throw new Error(`${all.length - before} connections opened while one client of ${p} was: open clients one at a time`);
+  }
+  return { ws, ...all[before] };
+}

@@ -75,6 +75,18 @@ TEST_F(admin_router, control_api_validates_before_touching_connections) {
     EXPECT_EQ(get("/v1/broadcast", t, http::verb::post, "12345").result(), http::status::payload_too_large);
 }
 
+TEST_F(admin_router, bare_v1_is_404_not_a_crash) {
+    EXPECT_EQ(get("/v1", "Bearer s3cret").result(), http::status::not_found);
+    EXPECT_EQ(get("/v1/", "Bearer s3cret").result(), http::status::not_found);
+    EXPECT_EQ(get("/v1?x=1", "Bearer s3cret").result(), http::status::not_found);
+}
+
+TEST_F(admin_router, room_names_may_hold_an_encoded_slash) {
+    auto res = get("/v1/rooms/acme%2Flobby", "Bearer s3cret");
+    EXPECT_EQ(res.result(), http::status::ok);
+    EXPECT_NE(res.body().find("\"room\":\"acme/lobby\""), std::string::npos);
+}
+
 TEST_F(admin_router, room_count_and_broadcast_answer_json) {
     const std::string t = "Bearer s3cret";
     auto res = get("/v1/rooms/room%3Alobby", t);
