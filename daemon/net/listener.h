@@ -39,6 +39,10 @@ public:
     // The bound address, with the real port when the config said port 0.
     std::string local_address() const;
     bool tls() const { return cfg_.tls.has_value(); }
+    const std::string& address() const { return cfg_.address; }
+    // A reload's settings for this same address (new certificate, proxy_protocol): applied to
+    // the next accepted connection. Control thread.
+    void update(const config::listen_config& cfg) { cfg_ = cfg; }
 
     void start();
     void stop();

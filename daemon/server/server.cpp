@@ -1,6 +1,7 @@
 // server: see server.h.
 #include "server/server.h"
 
+#include <algorithm>
 #include <csignal>
 
 #include <boost/asio/post.hpp>
@@ -91,10 +92,31 @@ void server::reload() {
         hub_.metrics.config_reloads.with({"error"}).inc();
     } else {
         hub_.metrics.config_reloads.with({"ok"}).inc();
+        apply_listener_changes(*result.config);
         snapshot_.store(std::make_shared<const snapshot>(std::move(result.config)));
         spdlog::info("configuration reloaded from {}", config_path_);
     }
     sd_notify("READY=1");
+}
+
+// Listeners whose address is in the new file take its settings (TLS certificates are re-read by
+// the loader); addresses added or removed still need a restart, and the log says so.
+void server::apply_listener_changes(const config::gateway_config& next) {
+    for (auto& l : listeners_) {
+        auto it = std::find_if(next.server.listen.begin(), next.server.listen.end(),
+                               [&](const config::listen_config& c) { return c.address == l->address(); });
+        if (it == next.server.listen.end())
+            spdlog::warn("reload: listener {} is gone from the file; it stays until a restart", l->address());
+        else if (it->tls.has_value() != l->tls())
+            spdlog::warn("reload: listener {} changed between ws and wss; needs a restart", l->address());
+        else
+            l->update(*it);
+    }
+    for (const auto& c : next.server.listen) {
+        bool known = std::any_of(listeners_.begin(), listeners_.end(),
+                                 [&](const auto& l) { return l->address() == c.address; });
+        if (!known) spdlog::warn("reload: new listener {} needs a restart", c.address);
+    }
 }
 
 void server::begin_drain() {

@@ -36,6 +36,7 @@ private:
     bool bind_listeners();
     void on_signal(boost::system::error_code ec, int sig);
     void reload();
+    void apply_listener_changes(const config::gateway_config& next);
     void begin_drain();
     void check_drained();
     void finish();

@@ -1,0 +1,60 @@
+// reload.test.mjs: SIGHUP re-reads the configuration file: TLS certificates of a listener are
+// replaced for new handshakes, and a bad file is rejected with the old configuration in force.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { WebSocket, startGateway, makeCerts, tempDir, metrics, metricValue, withTimeout } from './harness.mjs';
+
+function tlsConfig(cert, key) {
+  return `server:
+  listen:
+    - address: "127.0.0.1:0"
+      tls: {cert: "${cert}", key: "${key}"}
+  log: {level: info, format: text}
+admin: {listen: "127.0.0.1:0"}
+routes:
+  - {path: /echo, backend: echo}
+`;
+}
+
+// Resolves true when a wss handshake verified by `ca` succeeds and echoes, false when TLS fails.
+function tryWss(gw, ca) {
+  return withTimeout(new Promise((resolve) => {
+    const ws = new WebSocket(`wss://127.0.0.1:${gw.listener(0).port}/echo`, { ca });
+    ws.on('open', () => ws.send('ping'));
+    ws.on('message', () => { ws.close(); resolve(true); });
+    ws.on('error', () => resolve(false));
+  }), 5000, 'wss handshake');
+}
+
+test('SIGHUP replaces the TLS certificate for new handshakes; a bad file keeps the old one', async (t) => {
+  const dir = tempDir(t);
+  const a = makeCerts(dir, 'a');
+  const b = makeCerts(dir, 'b');
+  const cert = path.join(dir, 'live.crt');
+  const key = path.join(dir, 'live.key');
+  fs.copyFileSync(a.cert, cert);
+  fs.copyFileSync(a.key, key);
+  const gw = await startGateway(t, tlsConfig(cert, key), { dir });
+  assert.equal(await tryWss(gw, a.caPem), true, 'certificate A before the reload');
+  assert.equal(await tryWss(gw, b.caPem), false, 'B must not verify yet');
+
+  fs.copyFileSync(b.cert, cert);
+  fs.copyFileSync(b.key, key);
+  const reloaded = gw.waitForLog((line, rec) => rec?.msg?.startsWith('configuration reloaded'));
+  gw.proc.kill('SIGHUP');
+  await reloaded;
+  assert.equal(await tryWss(gw, b.caPem), true, 'certificate B after the reload');
+  assert.equal(await tryWss(gw, a.caPem), false, 'A must no longer verify');
+
+  fs.writeFileSync(cert, 'not a certificate\n');  // a broken rotation
+  const rejected = gw.waitForLog((line, rec) => rec?.msg?.startsWith('reload rejected'));
+  gw.proc.kill('SIGHUP');
+  await rejected;
+  assert.equal(await tryWss(gw, b.caPem), true, 'the old certificate stays in force');
+  const m = await metrics(gw);
+  assert.equal(metricValue(m, 'wsgate_config_reloads_total', { result: 'ok' }), 1);
+  assert.equal(metricValue(m, 'wsgate_config_reloads_total', { result: 'error' }), 1);
+});
