@@ -10,6 +10,7 @@
 #include <boost/url/parse.hpp>
 
 #include "route/path_pattern.h"
+#include "text/split.h"
 #include "ws/upgrade.h"
 #include "ws/utf8.h"
 
@@ -30,16 +31,11 @@ struct call {
 bool parse_call(call& c) {
     auto full = ws::target_path(c.req.target());
     if (full.size() <= 4) return true;  // "/v1" or "/v1/": no call named, a 404
-    auto path = full.substr(4);         // after "/v1/"
-    for (std::size_t pos = 0; pos <= path.size();) {
-        auto slash = path.find('/', pos);
+    for (auto raw : text::split(full.substr(4), '/')) {  // after "/v1/"
         std::string s;
         // %2F decodes to '/' here: room templates may make rooms like "tenant/lobby".
-        auto raw = path.substr(pos, slash == std::string_view::npos ? slash : slash - pos);
         if (!route::percent_decode_segment(raw, s, /*allow_slash=*/true)) return false;
         c.seg.push_back(std::move(s));
-        if (slash == std::string_view::npos) break;
-        pos = slash + 1;
     }
     auto url = boost::urls::parse_origin_form(c.req.target());
     if (!url) return false;

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "text/split.h"
+
 namespace wsgated::net {
 namespace {
 
@@ -39,17 +41,10 @@ std::optional<ip::address> parse_hop(std::string_view hop) {
     return canonical(a);
 }
 
+// Every hop of every X-Forwarded-For header, in order (one header may list several).
 std::vector<std::string_view> split_hops(const std::vector<std::string_view>& headers) {
     std::vector<std::string_view> hops;
-    for (auto h : headers) {
-        std::size_t pos = 0;
-        while (pos <= h.size()) {
-            auto comma = h.find(',', pos);
-            hops.push_back(h.substr(pos, comma == std::string_view::npos ? comma : comma - pos));
-            if (comma == std::string_view::npos) break;
-            pos = comma + 1;
-        }
-    }
+    for (auto h : headers) text::for_each_field(h, ',', [&](std::string_view hop) { hops.push_back(hop); });
     return hops;
 }
 

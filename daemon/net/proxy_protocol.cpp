@@ -6,6 +6,8 @@
 #include <cstring>
 #include <vector>
 
+#include "text/split.h"
+
 namespace wsgated::net {
 namespace {
 
@@ -25,18 +27,6 @@ bool could_become(std::string_view data, std::string_view full) {
     return full.substr(0, data.size()) == data.substr(0, std::min(data.size(), full.size()));
 }
 
-std::vector<std::string_view> split_spaces(std::string_view line) {
-    std::vector<std::string_view> parts;
-    std::size_t pos = 0;
-    while (pos <= line.size()) {
-        auto sp = line.find(' ', pos);
-        parts.push_back(line.substr(pos, sp == std::string_view::npos ? sp : sp - pos));
-        if (sp == std::string_view::npos) break;
-        pos = sp + 1;
-    }
-    return parts;
-}
-
 bool parse_port(std::string_view s, std::uint16_t& port) {
     if (s.empty() || s.size() > 5 || (s.size() > 1 && s[0] == '0')) return false;
     unsigned v = 0;
@@ -51,7 +41,7 @@ proxy_result parse_v1(std::string_view data, proxy_header& out, std::string& err
     if (eol == std::string_view::npos)
         return data.size() < v1_max ? proxy_result::need_more : invalid(error, "v1 header too long");
     if (eol + 2 > v1_max) return invalid(error, "v1 header too long");
-    auto parts = split_spaces(data.substr(v1_prefix.size(), eol - v1_prefix.size()));
+    auto parts = text::split(data.substr(v1_prefix.size(), eol - v1_prefix.size()), ' ');
     out = proxy_header{};
     out.length = eol + 2;
     if (!parts.empty() && parts[0] == "UNKNOWN") return proxy_result::complete;

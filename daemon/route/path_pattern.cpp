@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "text/split.h"
+
 namespace wsgated::route {
 namespace {
 
@@ -43,13 +45,7 @@ namespace {
 // Splits "/a/b" into "a", "b"; "/" is one empty segment.
 template <class F>
 void for_each_segment(std::string_view path, F f) {
-    std::size_t pos = 1;
-    while (true) {
-        std::size_t slash = path.find('/', pos);
-        f(path.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos));
-        if (slash == std::string_view::npos) return;
-        pos = slash + 1;
-    }
+    text::for_each_field(path.substr(1), '/', f);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "backend/backend.h"
 #include "route/room_template.h"
+#include "text/split.h"
 #include "ws/close_codes.h"
 #include "ws/connection_id.h"
 #include "ws/heartbeat.h"
@@ -27,14 +28,11 @@ using error_code = boost::system::error_code;
 // offer asking for 8 is removed before Beast negotiates: the client gets another offer of its
 // own, or no compression — never a parameter it did not allow.
 bool asks_for_8_bit_window(std::string_view offer) {
-    for (std::size_t pos = 0; pos <= offer.size();) {
-        auto semi = offer.find(';', pos);
+    for (auto raw : text::split(offer, ';')) {
         std::string param;
-        for (char c : offer.substr(pos, semi == std::string_view::npos ? semi : semi - pos))
+        for (char c : raw)
             if (c != ' ' && c != '\t' && c != '"') param.push_back(c);
         if (param == "server_max_window_bits=8") return true;
-        if (semi == std::string_view::npos) break;
-        pos = semi + 1;
     }
     return false;
 }
@@ -43,14 +41,8 @@ void drop_unanswerable_deflate_offers(upgrade_request& req) {
     auto it = req.find(beast::http::field::sec_websocket_extensions);
     if (it == req.end()) return;
     std::string kept;
-    std::string_view all = it->value();
-    for (std::size_t pos = 0; pos <= all.size();) {
-        auto comma = all.find(',', pos);
-        auto offer = all.substr(pos, comma == std::string_view::npos ? comma : comma - pos);
+    for (auto offer : text::split(it->value(), ','))
         if (!asks_for_8_bit_window(offer)) kept.append(kept.empty() ? "" : ",").append(offer);
-        if (comma == std::string_view::npos) break;
-        pos = comma + 1;
-    }
     if (kept.empty()) req.erase(beast::http::field::sec_websocket_extensions);
     else req.set(beast::http::field::sec_websocket_extensions, kept);
 }
