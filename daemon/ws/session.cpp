@@ -10,9 +10,9 @@
 
 #include "backend/backend.h"
 #include "route/room_template.h"
-#include "text/split.h"
 #include "ws/close_codes.h"
 #include "ws/connection_id.h"
+#include "ws/deflate_offer.h"
 #include "ws/heartbeat.h"
 #include "ws/rate_limit.h"
 
@@ -22,43 +22,6 @@ namespace {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using error_code = boost::system::error_code;
-
-// RFC 7692 §7.1.2.1: the server may answer server_max_window_bits only with the same or a
-// smaller value, and zlib cannot compress with an 8-bit window (Beast would answer 9). So an
-// offer asking for 8 is removed before Beast negotiates: the client gets another offer of its
-// own, or no compression — never a parameter it did not allow.
-bool asks_for_8_bit_window(std::string_view offer) {
-    for (auto raw : text::split(offer, ';')) {
-        std::string param;
-        for (char c : raw)
-            if (c != ' ' && c != '\t' && c != '"') param.push_back(c);
-        if (param == "server_max_window_bits=8") return true;
-    }
-    return false;
-}
-
-void drop_unanswerable_deflate_offers(upgrade_request& req) {
-    auto it = req.find(beast::http::field::sec_websocket_extensions);
-    if (it == req.end()) return;
-    std::string kept;
-    for (auto offer : text::split(it->value(), ','))
-        if (!asks_for_8_bit_window(offer)) kept.append(kept.empty() ? "" : ",").append(offer);
-    if (kept.empty()) req.erase(beast::http::field::sec_websocket_extensions);
-    else req.set(beast::http::field::sec_websocket_extensions, kept);
-}
-
-websocket::permessage_deflate deflate_options(const config::compression_config& c) {
-    websocket::permessage_deflate pmd;
-    pmd.server_enable = c.enabled;
-    pmd.server_max_window_bits = c.server_max_window_bits;
-    pmd.client_max_window_bits = c.client_max_window_bits;
-    pmd.server_no_context_takeover = c.server_no_context_takeover;
-    pmd.client_no_context_takeover = c.client_no_context_takeover;
-    pmd.compLevel = c.level;
-    pmd.memLevel = c.mem_level;
-    pmd.msg_size_threshold = c.threshold;
-    return pmd;
-}
 
 template <class Stream>
 class session final : public backend::connection,

@@ -1,0 +1,22 @@
+// deflate_offer: how wsgated negotiates permessage-deflate with Beast: the route's settings as
+// Beast's option, and what it changes in a client's offers first. Once per handshake.
+//
+// RFC 7692 §7.1.2.1: the server may answer server_max_window_bits only with the same or a
+// smaller value, and zlib cannot compress with an 8-bit window (Beast would answer 9). So an
+// offer asking for 8 is removed: the client gets another offer of its own, or no compression —
+// never a parameter it did not allow.
+#pragma once
+
+#include <boost/beast/websocket/option.hpp>
+
+#include "config/gateway_config.h"
+#include "ws/upgrade.h"
+
+namespace wsgated::ws {
+
+void drop_unanswerable_deflate_offers(upgrade_request& req);
+
+// The route's `compression` block as Beast's option (threshold included).
+boost::beast::websocket::permessage_deflate deflate_options(const config::compression_config& c);
+
+}  // namespace wsgated::ws

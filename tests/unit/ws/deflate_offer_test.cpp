@@ -1,0 +1,37 @@
+// Tests for ws/deflate_offer.
+#include "ws/deflate_offer.h"
+
+#include <gtest/gtest.h>
+
+using namespace wsgated;
+namespace http = boost::beast::http;
+
+namespace {
+
+std::string filtered(const char* offers) {
+    ws::upgrade_request req{http::verb::get, "/", 11};
+    req.set(http::field::sec_websocket_extensions, offers);
+    ws::drop_unanswerable_deflate_offers(req);
+    auto it = req.find(http::field::sec_websocket_extensions);
+    return it == req.end() ? "<none>" : std::string(it->value());
+}
+
+}  // namespace
+
+TEST(deflate_offer, an_offer_asking_for_an_8_bit_window_is_removed) {
+    EXPECT_EQ(filtered("permessage-deflate; server_max_window_bits=8"), "<none>");
+    EXPECT_EQ(filtered("permessage-deflate; server_max_window_bits = \"8\"; client_max_window_bits"), "<none>");
+}
+
+TEST(deflate_offer, other_offers_are_kept_in_order) {
+    EXPECT_EQ(filtered("permessage-deflate; server_max_window_bits=8, permessage-deflate"), "permessage-deflate");
+    EXPECT_EQ(filtered("permessage-deflate; server_max_window_bits=9"), "permessage-deflate; server_max_window_bits=9");
+    EXPECT_EQ(filtered("permessage-deflate; server_max_window_bits=15, x-webkit-deflate-frame"),
+              "permessage-deflate; server_max_window_bits=15, x-webkit-deflate-frame");
+}
+
+TEST(deflate_offer, no_header_stays_no_header) {
+    ws::upgrade_request req{http::verb::get, "/", 11};
+    ws::drop_unanswerable_deflate_offers(req);
+    EXPECT_EQ(req.find(http::field::sec_websocket_extensions), req.end());
+}
