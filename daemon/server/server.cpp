@@ -155,10 +155,19 @@ void server::finish() {
     control_.stop();
 }
 
+// WATCHDOG=1 only once every worker has run a posted no-op: a wedged event loop (a handler
+// that never returns) then stops the pings, and systemd restarts the service.
 void server::start_watchdog() {
     auto every = sd_watchdog_interval();
     if (!every || draining_) return;
-    sd_notify("WATCHDOG=1");
+    auto pending = std::make_shared<std::size_t>(workers_.size());
+    for (auto& w : workers_) {
+        boost::asio::post(w->ioc(), [this, pending] {
+            boost::asio::post(control_, [pending] {
+                if (--*pending == 0) sd_notify("WATCHDOG=1");
+            });
+        });
+    }
     watchdog_.expires_after(*every);
     watchdog_.async_wait([this](error_code ec) {
         if (!ec) start_watchdog();
