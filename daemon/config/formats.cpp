@@ -158,8 +158,8 @@ bool check_socket_path(std::string_view path, std::string& error) {
     return true;
 }
 
-bool parse_http_url(std::string_view text, http_url& out, std::string& error) {
-    http_url u;
+bool parse_http_url(std::string_view text, http_endpoint& out, std::string& error) {
+    http_endpoint u;
     if (text.starts_with("unix:")) {
         std::string_view rest = text.substr(5);
         std::size_t sep = rest.find(":/");

@@ -23,16 +23,8 @@ bool parse_listen_address(std::string_view text, std::string& host, std::uint16_
 // prefix are an error: "10.0.0.1/8" almost always means a typo.
 bool parse_cidr(std::string_view text, cidr& out, std::string& error);
 
-// "http://host[:port][/path]" or "unix:/abs/socket.sock[:/path]" into the url_* fields of
-// backend_config (also used for the auth hook's URL).
-struct http_url {
-    bool unix_socket = false;
-    std::string host;
-    std::string port;  // "80" when absent
-    std::string socket_path;
-    std::string target;  // at least "/"
-};
-bool parse_http_url(std::string_view text, http_url& out, std::string& error);
+// "http://host[:port][/path]" or "unix:/abs/socket.sock[:/path]" (backends and the auth hook).
+bool parse_http_url(std::string_view text, http_endpoint& out, std::string& error);
 
 // "redis://host[:port][/db]".
 bool parse_redis_url(std::string_view text, cluster_config& out, std::string& error);

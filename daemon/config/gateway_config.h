@@ -92,16 +92,22 @@ struct admin_config {
 
 enum class backend_type { echo, http, stream };
 
+// Where an HTTP client connects: "http://host[:port][/path]" or "unix:/abs/socket.sock[:/path]".
+// Used by http backends and the http auth hook.
+struct http_endpoint {
+    bool unix_socket = false;
+    std::string host;         // host name or address (brackets removed)
+    std::string port;         // "80" when absent
+    std::string socket_path;  // unix: the socket path
+    std::string target;       // "/ws" (at least "/"), query included
+};
+
 struct backend_config {
     std::string name;
     backend_type type = backend_type::echo;
     // http: "http://host:port/path" or "unix:/path/to.sock:/path"
     std::string url;
-    bool url_unix = false;
-    std::string url_host;         // http: host name or address
-    std::string url_port;         // http: "80" when absent
-    std::string url_socket_path;  // unix: the socket path
-    std::string url_target;       // "/ws" (at least "/")
+    http_endpoint endpoint;
     duration timeout = std::chrono::seconds(5);
     std::uint32_t max_connections = 64;
     // stream
@@ -117,6 +123,7 @@ struct token_source {
 
 struct auth_http_config {
     std::string url;
+    http_endpoint endpoint;
     std::vector<std::string> forward_headers;  // lower-cased
     duration timeout = std::chrono::seconds(0);  // 0 = the handshake_timeout
     duration cache_ttl = std::chrono::seconds(0);  // 0 = no cache

@@ -15,9 +15,8 @@ namespace {
 void build_http_auth(const document& doc, error_list& errors, const key_path& at,
                      auth_http_config& out) {
     if (const node_value* url = doc.get(at.key("url"))) {
-        http_url parts;
         std::string why;
-        if (parse_http_url(url->text, parts, why)) out.url = url->text;
+        if (parse_http_url(url->text, out.endpoint, why)) out.url = url->text;
         else errors.add(url->mark, at.key("url").path, why);
     }
     key_path headers = at.key("forward_headers");

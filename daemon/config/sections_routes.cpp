@@ -23,18 +23,12 @@ void build_http_backend(const document& doc, error_list& errors, const key_path&
     out.max_connections = static_cast<std::uint32_t>(doc.number(at.key("max_connections")));
     const node_value* url = doc.get(at.key("url"));
     if (!url) return;
-    http_url parts;
     std::string why;
-    if (!parse_http_url(url->text, parts, why)) {
+    if (!parse_http_url(url->text, out.endpoint, why)) {
         errors.add(url->mark, at.key("url").path, why);
         return;
     }
     out.url = url->text;
-    out.url_unix = parts.unix_socket;
-    out.url_host = std::move(parts.host);
-    out.url_port = std::move(parts.port);
-    out.url_socket_path = std::move(parts.socket_path);
-    out.url_target = std::move(parts.target);
 }
 
 void build_stream_backend(const document& doc, error_list& errors, const key_path& at,

@@ -65,7 +65,7 @@ TEST(formats, cidr_errors) {
 }
 
 TEST(formats, http_url_forms) {
-    http_url u;
+    http_endpoint u;
     std::string error;
     ASSERT_TRUE(parse_http_url("http://app.internal", u, error)) << error;
     EXPECT_FALSE(u.unix_socket);
@@ -83,7 +83,7 @@ TEST(formats, http_url_forms) {
 }
 
 TEST(formats, http_url_errors) {
-    http_url u;
+    http_endpoint u;
     std::string error;
     EXPECT_FALSE(parse_http_url("http://user:pw@h/", u, error));
     EXPECT_EQ(error, "credentials in the URL are not supported");
