@@ -7,6 +7,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/string.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/url/parse.hpp>
 
 #include "route/path_pattern.h"
@@ -145,6 +146,9 @@ void show_connection(const call& c, responder done) {
         o["params"] = std::move(params);
         o["user"] = i.user.empty() ? boost::json::value(nullptr) : boost::json::value(i.user);
         o["rooms"] = std::move(rooms);
+        boost::system::error_code ec;  // claims_json is ours, but never trust a parse to succeed
+        auto claims = boost::json::parse(i.claims_json, ec);
+        o["claims"] = ec ? boost::json::value(boost::json::object()) : std::move(claims);
         o["remote_address"] = i.remote_address;
         o["connected_at"] = iso_time(i.connected_at);
         o["rtt_seconds"] = i.rtt ? boost::json::value(std::chrono::duration<double>(*i.rtt).count())

@@ -4,17 +4,23 @@
 #include <spdlog/spdlog.h>
 
 #include "backend/echo_backend.h"
+#include "backend/http_backend.h"
 
 namespace wsgated::backend {
 
-backend_set::backend_set(const config::gateway_config& cfg) {
+backend_set::backend_set(const config::gateway_config& cfg, hub::hub& hub) {
     auto echo = std::make_shared<echo_backend>();
     backends_["echo"] = echo;
     for (const auto& [name, bc] : cfg.backends) {
-        if (bc.type == config::backend_type::echo) { backends_[name] = echo; continue; }
-        // http and stream backends are validated by the loader but not served yet.
-        spdlog::warn("backend '{}': type {} is not available in this build; routes to it "
-                     "answer 503", name, bc.type == config::backend_type::http ? "http" : "stream");
+        switch (bc.type) {
+        case config::backend_type::echo: backends_[name] = echo; break;
+        case config::backend_type::http: backends_[name] = std::make_shared<http_backend>(bc, cfg, hub); break;
+        case config::backend_type::stream:
+            // Validated by the loader but not served yet.
+            spdlog::warn("backend '{}': type stream is not available in this build; routes to "
+                         "it answer 503", name);
+            break;
+        }
     }
 }
 

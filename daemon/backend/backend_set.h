@@ -10,14 +10,19 @@
 #include "backend/backend.h"
 #include "config/gateway_config.h"
 
+namespace wsgated::hub {
+class hub;
+}
+
 namespace wsgated::backend {
 
 class backend_set {
 public:
-    explicit backend_set(const config::gateway_config& cfg);
+    // On the control thread; `hub` gives each worker's event loop (the http backends' pools).
+    backend_set(const config::gateway_config& cfg, hub::hub& hub);
 
-    // nullptr when the backend's type is not available in this build (a route to it is
-    // answered 503 before the upgrade, and startup logs a warning).
+    // nullptr when the backend's type is not available in this build (stream, for now: a route
+    // to it is answered 503 before the upgrade, and startup logs a warning).
     backend* find(const std::string& name) const;
 
 private:

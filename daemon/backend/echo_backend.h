@@ -9,11 +9,8 @@ namespace wsgated::backend {
 
 class echo_backend final : public backend {
 public:
-    void on_connect(const std::shared_ptr<connection>&) override {}
-    bool on_message(const std::shared_ptr<connection>& c, std::string_view payload,
-                    bool binary) override;
-    void on_disconnect(const std::shared_ptr<connection>&, std::uint16_t,
-                       std::string_view) override {}
+    std::shared_ptr<channel> open(const std::shared_ptr<connection>& c,
+                                  const channel_place& where) override;
 };
 
 }  // namespace wsgated::backend

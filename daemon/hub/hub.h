@@ -7,6 +7,7 @@
 // local_hub without a lock.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@
 #include "hub/room_index.h"
 #include "metrics/gateway_metrics.h"
 #include "net/conn_limits.h"
+#include "server/log_limiter.h"
 
 namespace wsgated::hub {
 
@@ -43,6 +45,11 @@ public:
     net::conn_limits limits;
     room_index rooms;
     connection_table connections;
+    // Backend requests not yet answered, process-wide: a drain waits for them too (the
+    // disconnect events of the connections it closed).
+    std::atomic<std::size_t> backend_in_flight{0};
+    // Refused handshakes (auth) are logged with their reason, at most 10 lines a second.
+    server::log_limiter auth_refusal_log{10};
 
 private:
     std::vector<std::unique_ptr<local_hub>> locals_;

@@ -49,6 +49,9 @@ inline constexpr std::array<double, 15> rtt_buckets{
             "Payload bytes of WebSocket messages written to clients.")                         \
     COUNTER_FAMILY(backend_requests, "wsgate_backend_requests_total",                          \
                    "Events delivered to backends, by outcome.", "backend", "outcome")          \
+    COUNTER_FAMILY(backend_backlog_pauses, "wsgate_backend_backlog_pauses_total",              \
+                   "Times a connection's backend backlog filled and its socket stopped being "  \
+                   "read (TCP backpressure).", "backend")                                      \
     HISTOGRAM_FAMILY(backend_request_duration, "wsgate_backend_request_duration_seconds",      \
                      "Time from sending an event to a backend to its answer.",                 \
                      latency_buckets, "backend")                                               \

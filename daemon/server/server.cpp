@@ -21,12 +21,12 @@ server::server(config::config_ptr cfg)
       drain_poll_(control_),
       watchdog_(control_),
       config_path_(cfg->source_file) {
-    snapshot_.store(std::make_shared<const snapshot>(std::move(cfg)));
-    unsigned n = current()->config().server.workers;
-    for (unsigned i = 0; i < std::max(1u, n); ++i) {
+    for (unsigned i = 0; i < std::max(1u, cfg->server.workers); ++i) {
         workers_.push_back(std::make_unique<worker>(i));
         hub_.set_worker_context(i, workers_.back()->ioc());
     }
+    // After the workers: http backends build a connection pool on each worker's event loop.
+    snapshot_.store(std::make_shared<const snapshot>(std::move(cfg), hub_));
 }
 
 server::~server() {
@@ -93,7 +93,7 @@ void server::reload() {
     } else {
         hub_.metrics.config_reloads.with({"ok"}).inc();
         apply_listener_changes(*result.config);
-        snapshot_.store(std::make_shared<const snapshot>(std::move(result.config)));
+        snapshot_.store(std::make_shared<const snapshot>(std::move(result.config), hub_));
         spdlog::info("configuration reloaded from {}", config_path_);
     }
     sd_notify("READY=1");
@@ -136,6 +136,7 @@ void server::begin_drain() {
 void server::check_drained() {
     std::size_t live = 0;
     for (auto& w : workers_) live += w->live();
+    live += hub_.backend_in_flight.load(std::memory_order_relaxed);  // disconnect events
     if (live == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
         if (live) spdlog::warn("drain timeout: {} connections still open, closing them", live);
         return finish();

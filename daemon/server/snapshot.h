@@ -5,18 +5,21 @@
 
 #include <memory>
 
+#include "auth/auth_set.h"
 #include "backend/backend_set.h"
 #include "config/gateway_config.h"
+#include "hub/hub.h"
 #include "route/router.h"
 
 namespace wsgated::server {
 
 struct snapshot {
-    explicit snapshot(config::config_ptr c) : routes(c), backends(*c) {}
+    snapshot(config::config_ptr c, hub::hub& hub) : routes(c), backends(*c, hub), auth(*c, hub) {}
     const config::gateway_config& config() const { return routes.config(); }
 
     route::router routes;
     backend::backend_set backends;
+    auth::auth_set auth;
 };
 
 using snapshot_ptr = std::shared_ptr<const snapshot>;

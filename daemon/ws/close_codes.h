@@ -22,5 +22,9 @@ inline constexpr close_reason close_too_big{1009, "message too big"};
 inline constexpr close_reason close_internal{1011, "internal error"};
 inline constexpr close_reason close_service_restart{1012, "service restart"};
 inline constexpr close_reason close_try_again{1013, "try again later"};
+// Backend failures (backend/backend_errc chooses): 1013 when trying again later may work.
+inline constexpr close_reason close_backend_error{1011, "backend error"};
+inline constexpr close_reason close_backend_timeout{1011, "backend timeout"};
+inline constexpr close_reason close_backend_unavailable{1013, "backend unavailable"};
 
 }  // namespace wsgated::ws

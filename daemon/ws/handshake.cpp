@@ -10,6 +10,7 @@
 #include <boost/range/iterator_range.hpp>
 #include <spdlog/spdlog.h>
 
+#include "auth/auth_hook.h"
 #include "net/client_address.h"
 #include "net/proxy_protocol.h"
 #include "ws/session.h"
@@ -67,6 +68,9 @@ private:
     void on_read(error_code ec, std::size_t);
     void check_request();
     bool admit(std::string& client, net::conn_slot& slot);
+    void authenticate(auth::auth_hook& hook);
+    void on_auth(auth::auth_outcome&& o);
+    void upgrade(auth::identity who);
     void respond(http::status status, std::string body,
                  const std::vector<std::pair<std::string, std::string>>& headers = {},
                  std::string_view reason = {});
@@ -84,6 +88,11 @@ private:
     beast::flat_buffer buffer_{max_request_line + max_header_fields + 1024};
     std::optional<http::request_parser<http::empty_body>> parser_;
     std::shared_ptr<http::response<http::string_body>> response_;
+    std::chrono::steady_clock::time_point deadline_;  // of the handshake_timeout
+    // Between the request and the upgrade (an auth hook may take a while):
+    upgrade_decision decision_;
+    std::string client_;
+    net::conn_slot slot_;
 };
 
 template <class Stream>
@@ -97,6 +106,7 @@ void handshake<Stream>::run() {
     peer_ = ep.address();
     remote_ = net::address_text(peer_) + " port " + std::to_string(ep.port());
     tcp.expires_after(snapshot_->config().server.limits.handshake_timeout);
+    deadline_ = std::chrono::steady_clock::now() + snapshot_->config().server.limits.handshake_timeout;
     if (expect_proxy_) return do_proxy_read();
     start_protocol();
 }
@@ -199,11 +209,38 @@ void handshake<Stream>::check_request() {
     if (!snapshot_->backends.find(decision.route->config->backend))
         return respond(http::status::service_unavailable, "backend not available\n", {},
                        "backend_unavailable");
-    std::string client;
-    net::conn_slot slot;
-    if (!admit(client, slot)) return;
-    session_start start{&worker_, &hub_, snapshot_, std::move(decision), parser_->release(),
-                        std::move(client), std::move(slot)};
+    if (!admit(client_, slot_)) return;
+    decision_ = std::move(decision);
+    if (auto* hook = snapshot_->auth.find(*decision_.route->config)) return authenticate(*hook);
+    upgrade({});
+}
+
+// The hook runs while this handshake waits (no I/O on the client meanwhile); its time comes
+// out of the handshake_timeout.
+template <class Stream>
+void handshake<Stream>::authenticate(auth::auth_hook& hook) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
+    auth::auth_input in{parser_->get(), client_, worker_.index(), left};
+    hook.check(in, [self = this->shared_from_this()](auth::auth_outcome&& o) { self->on_auth(std::move(o)); });
+}
+
+template <class Stream>
+void handshake<Stream>::on_auth(auth::auth_outcome&& o) {
+    hub_.metrics.auth_requests.with({o.result}).inc();
+    if (worker_.draining() || !beast::get_lowest_layer(stream_).socket().is_open()) return;
+    if (o.accepted) return upgrade(std::move(o.who));
+    std::uint64_t suppressed = 0;
+    if (hub_.auth_refusal_log.allow(suppressed))
+        spdlog::info("handshake from {} to {} refused ({}): {}{}", remote_, decision_.route->config->path,
+                     o.status, o.why, suppressed ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
+    std::string_view reason = o.result == "timeout" ? "auth_timeout" : o.status == 503 ? "auth_error" : "auth_denied";
+    respond(static_cast<http::status>(o.status), std::move(o.body), o.headers, reason);
+}
+
+template <class Stream>
+void handshake<Stream>::upgrade(auth::identity who) {
+    session_start start{&worker_, &hub_, snapshot_, std::move(decision_), parser_->release(),
+                        std::move(client_), std::move(who), std::move(slot_)};
     worker_.detach(this);
     start_session(std::move(stream_), std::move(start));
 }

@@ -1,4 +1,4 @@
-// session: see session.h. Message path: do_read → backend::on_message → (backend) send() →
+// session: see session.h. Message path: do_read → channel::on_message → (backend) send() →
 // queue_ → do_write; one read and one write in flight at most, both on this worker.
 #include "ws/session.h"
 
@@ -35,6 +35,7 @@ public:
           snapshot_(std::move(start.snapshot)),
           decision_(std::move(start.decision)),
           remote_(std::move(start.remote)),
+          identity_(std::move(start.identity)),
           slot_(std::move(start.slot)),
           id_(make_connection_id()),
           timer_(ws_.get_executor()),
@@ -53,7 +54,9 @@ public:
     const std::string& id() const override { return id_; }
     void send(backend::message m) override;
     void close(std::uint16_t code, std::string_view reason) override;
-    void resume_reading() override { do_read(); }
+    void resume_reading() override {
+        if (!reading_) do_read();
+    }
     backend::connection_info info() const override;
 
     // server::drainable. While the 101 is being written a close would be a second write on the
@@ -64,6 +67,7 @@ public:
 
 private:
     void configure();
+    void keep_forwarded_headers(const upgrade_request& req);
     void on_accept(error_code ec);
     void enter_hub();
     void leave_hub();
@@ -87,18 +91,20 @@ private:
     std::deque<backend::message> queue_;
     std::size_t queued_bytes_ = 0;
     bool writing_ = false;
+    bool reading_ = false;
     bool closing_ = false;
     bool finished_ = false;
-    bool connected_ = false;  // the backend saw on_connect, so it must see on_disconnect
+    bool connected_ = false;  // the channel is open, so it must see on_close
     server::worker& worker_;
     hub::hub& hub_;
     server::snapshot_ptr snapshot_;
     upgrade_decision decision_;
-    backend::backend* backend_ = nullptr;
+    std::shared_ptr<backend::channel> channel_;
     std::string remote_;
+    auth::identity identity_;
+    std::vector<std::pair<std::string, std::string>> forwarded_;  // route's forward_headers
     net::conn_slot slot_;
     std::string id_;
-    std::string user_;  // the authenticated subject; empty until auth hooks exist
     std::chrono::system_clock::time_point connected_at_;
     bool in_hub_ = false;
     boost::asio::steady_timer timer_;
@@ -136,8 +142,8 @@ void session<Stream>::configure() {
 template <class Stream>
 void session<Stream>::run(upgrade_request&& req) {
     worker_.attach(this->shared_from_this());
-    backend_ = snapshot_->backends.find(route().backend);
     configure();
+    keep_forwarded_headers(req);
     // HyBi-08..12 use the same handshake as version 13; Beast only speaks 13.
     if (decision_.version == 8) req.set(beast::http::field::sec_websocket_version, "13");
     if (route().compression.enabled) drop_unanswerable_deflate_offers(req);
@@ -163,7 +169,8 @@ void session<Stream>::on_accept(error_code ec) {
     enter_hub();
     // Logged once the id is usable by the control API.
     spdlog::debug("connection {} open route={} remote={}", id_, route().path, remote_);
-    backend_->on_connect(this->shared_from_this());
+    channel_ = snapshot_->backends.find(route().backend)
+                   ->open(this->shared_from_this(), {worker_.index(), route().events});
     arm_heartbeat();
     do_read();
 }
@@ -173,10 +180,23 @@ template <class Stream>
 void session<Stream>::enter_hub() {
     auto& local = hub_.local(worker_.index());
     local.add(this);
-    hub_.connections.add(id_, worker_.index(), user_);
+    hub_.connections.add(id_, worker_.index(), identity_.user);
     in_hub_ = true;
     for (const auto& tmpl : route().rooms) {
-        if (auto room = route::expand_room(tmpl, decision_.params, user_)) local.join(*room, this);
+        if (auto room = route::expand_room(tmpl, decision_.params, identity_.user, identity_.claims))
+            local.join(*room, this);
+    }
+    for (const auto& room : identity_.rooms) local.join(room, this);
+}
+
+// The connect event carries the request headers the route's auth forwards (SPEC §4).
+template <class Stream>
+void session<Stream>::keep_forwarded_headers(const upgrade_request& req) {
+    const auto& auth = route().auth;
+    if (auth.type != config::auth_type::http) return;
+    for (const auto& name : auth.http.forward_headers) {
+        auto it = req.find(name);
+        if (it != req.end()) forwarded_.emplace_back(name, std::string(it->value()));
     }
 }
 
@@ -185,7 +205,7 @@ void session<Stream>::leave_hub() {
     if (!in_hub_) return;
     in_hub_ = false;
     hub_.local(worker_.index()).remove(this);  // leaves every room
-    hub_.connections.remove(id_, user_);
+    hub_.connections.remove(id_, identity_.user);
 }
 
 template <class Stream>
@@ -194,7 +214,9 @@ backend::connection_info session<Stream>::info() const {
     i.id = id_;
     i.route = route().path;
     i.params = decision_.params;
-    i.user = user_;
+    i.user = identity_.user;
+    i.claims_json = identity_.claims_json;
+    i.headers = forwarded_;
     i.remote_address = remote_;
     i.connected_at = connected_at_;
     i.rtt = heartbeat_.last_rtt();
@@ -240,11 +262,13 @@ void session<Stream>::on_control(websocket::frame_type kind, beast::string_view)
 template <class Stream>
 void session<Stream>::do_read() {
     if (finished_) return;
+    reading_ = true;
     ws_.async_read(buffer_, beast::bind_front_handler(&session::on_read, this->shared_from_this()));
 }
 
 template <class Stream>
 void session<Stream>::on_read(error_code ec, std::size_t n) {
+    reading_ = false;
     if (ec.category() == boost::system::error_code(boost::beast::zlib::error::invalid_block_type).category())
         return fail_inflate(ec);
     if (ec) return finish(ec);
@@ -253,11 +277,16 @@ void session<Stream>::on_read(error_code ec, std::size_t n) {
     received_->inc();
     hub_.metrics.bytes_received.inc(n);
     if (!rate_.allow(now)) return over_rate(n);
+    if (closing_) {  // sent before the client saw our close frame: nowhere to deliver it
+        buffer_.consume(n);
+        hub_.metrics.messages_dropped.with({"connection_closing"}).inc();
+        return do_read();
+    }
     auto data = buffer_.cdata();
     std::string_view payload(static_cast<const char*>(data.data()), data.size());
-    bool more = backend_->on_message(this->shared_from_this(), payload, ws_.got_binary());
+    bool more = channel_->on_message(payload, ws_.got_binary());
     buffer_.consume(n);
-    if (more) do_read();
+    if (more && !reading_) do_read();  // on_message may have closed, which reads already
 }
 
 // Compressed data that does not inflate: Beast fails the stream without a close frame, and
@@ -283,7 +312,7 @@ void session<Stream>::over_rate(std::size_t n) {
         close(close_rate_limited.code, close_rate_limited.reason);
     else
         hub_.metrics.messages_dropped.with({"rate_limited"}).inc();
-    do_read();  // after a close: reads until the client's close frame arrives
+    if (!reading_) do_read();  // after a close: reads until the client's close frame arrives
 }
 
 template <class Stream>
@@ -348,6 +377,8 @@ void session<Stream>::close(std::uint16_t code, std::string_view reason) {
     cr.code = code;
     cr.reason.assign(reason.data(), std::min<std::size_t>(reason.size(), cr.reason.max_size()));
     ws_.async_close(cr, beast::bind_front_handler(&session::on_close, this->shared_from_this()));
+    // The client's close frame arrives through a read: resume one if a backend paused it.
+    if (!reading_ && connected_) do_read();
 }
 
 template <class Stream>
@@ -367,8 +398,7 @@ void session<Stream>::finish(error_code ec) {
     spdlog::debug("connection {} closed code={}", id_, code);
     leave_hub();
     if (connected_) {
-        backend_->on_disconnect(this->shared_from_this(), code,
-                                std::string_view(reason.reason.data(), reason.reason.size()));
+        channel_->on_close(code, std::string_view(reason.reason.data(), reason.reason.size()));
         open_gauge_->dec();
     }
     // Replies still queued can no longer be delivered: say so in the metrics (and to whoever

@@ -11,6 +11,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "auth/identity.h"
 #include "hub/hub.h"
 #include "net/conn_limits.h"
 #include "server/snapshot.h"
@@ -29,6 +30,7 @@ struct session_start {
     upgrade_decision decision;
     upgrade_request request;
     std::string remote;  // the client's address (after trusted proxies)
+    auth::identity identity;  // from the route's auth check; empty user = anonymous
     net::conn_slot slot;  // its share of the connection limits, released when it ends
 };
 

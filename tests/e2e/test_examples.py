@@ -76,7 +76,8 @@ def chat_config(backend_url: str, token: str) -> str:
 
 
 def backend_outcomes(admin: str) -> dict[str, float]:
-    """wsgate_backend_requests_total{backend="app"} by outcome, from /metrics."""
+    """wsgate_backend_requests_total{backend="app"} by outcome, from /metrics (cells at 0, which
+    the gateway exposes for every outcome from the start, left out)."""
     with _DIRECT.open(f"{admin}/metrics", timeout=TIMEOUT) as res:
         text = res.read().decode()
     out: dict[str, float] = {}
@@ -85,7 +86,7 @@ def backend_outcomes(admin: str) -> dict[str, float]:
         if not m:
             continue
         labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m[1]))
-        if labels.get("backend") == "app":
+        if labels.get("backend") == "app" and float(m[2]) != 0:
             out[labels.get("outcome", "")] = out.get(labels.get("outcome", ""), 0) + float(m[2])
     return out
 

@@ -1,0 +1,157 @@
+// http_hook: see http_hook.h.
+#include "auth/http_hook.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <boost/range/iterator_range.hpp>
+#include <spdlog/spdlog.h>
+
+#include "hub/hub.h"
+#include "ws/utf8.h"
+
+namespace wsgated::auth {
+namespace {
+
+namespace json = boost::json;
+
+auth_outcome unavailable(std::string_view result, std::string why) {
+    auth_outcome o;
+    o.why = std::move(why);
+    o.status = 503;
+    o.body = "authentication unavailable\n";
+    o.headers = {{"Retry-After", "1"}};
+    o.result = result;
+    return o;
+}
+
+// A user name goes into an HTTP header (WSGate-User) and the control API's paths: text only.
+bool usable_name(std::string_view s) {
+    if (s.empty() || s.size() > 1024 || !ws::valid_utf8(s)) return false;
+    for (unsigned char c : s)
+        if (c < 0x20 || c == 0x7f) return false;
+    return true;
+}
+
+bool read_identity(const json::object& o, identity& who) {
+    if (auto* u = o.if_contains("user"); u && !u->is_null()) {
+        if (!u->is_string() || !usable_name(u->get_string())) return false;
+        who.user = std::string(u->get_string());
+    }
+    if (auto* r = o.if_contains("rooms"); r && !r->is_null()) {
+        if (!r->is_array()) return false;
+        for (const auto& room : r->get_array()) {
+            if (!room.is_string() || !usable_name(room.get_string())) return false;
+            who.rooms.emplace_back(room.get_string());
+        }
+    }
+    if (auto* c = o.if_contains("claims"); c && !c->is_null()) {
+        if (!c->is_object()) return false;
+        for (const auto& [k, v] : c->get_object()) {
+            if (v.is_string()) who.claims[std::string(k)] = std::string(v.get_string());
+            else if (v.is_number() || v.is_bool()) who.claims[std::string(k)] = json::serialize(v);
+        }
+        who.claims_json = json::serialize(*c);
+    }
+    return true;
+}
+
+}  // namespace
+
+auth_outcome read_hook_answer(const backend::http_response& res) {
+    unsigned status = res.result_int();
+    if (status < 200 || status >= 300) {
+        auth_outcome o;  // the hook's refusal, passed on as it is
+        o.status = status;
+        o.body = res.body();
+        o.why = "hook answered " + std::to_string(status);
+        for (auto f : {boost::beast::http::field::content_type, boost::beast::http::field::www_authenticate,
+                       boost::beast::http::field::location, boost::beast::http::field::retry_after}) {
+            if (auto it = res.find(f); it != res.end())
+                o.headers.emplace_back(std::string(it->name_string()), std::string(it->value()));
+        }
+        return o;
+    }
+    auth_outcome o;
+    o.accepted = true;
+    o.result = "ok";
+    if (res.body().find_first_not_of(" \t\r\n") == std::string::npos) return o;  // anonymous
+    boost::system::error_code ec;
+    json::value v = json::parse(res.body(), ec);
+    if (ec || !v.is_object() || !read_identity(v.get_object(), o.who)) return unavailable("error", "hook answer is not the JSON expected");
+    return o;
+}
+
+http_hook::http_hook(const config::auth_http_config& cfg, hub::hub& hub) : cfg_(cfg), hub_(hub) {
+    backend::http_pool_options o;
+    o.endpoint = cfg.endpoint;
+    o.timeout = cfg.timeout.count() > 0 ? cfg.timeout : std::chrono::milliseconds(5000);
+    o.body_limit = 64 * 1024;
+    // Hook calls share one process-wide bound, like a backend's (64: a hook is a web app).
+    auto budget = std::make_shared<backend::connection_budget>(64);
+    for (unsigned i = 0; i < hub.workers(); ++i) {
+        pools_.push_back(std::make_shared<backend::http_pool>(hub.context(i), o, budget));
+        budget->add_pool(hub.context(i), pools_.back());
+    }
+    if (cfg.cache_ttl.count() > 0) cache_ = std::make_shared<auth_cache>(cfg.cache_size, cfg.cache_ttl);
+}
+
+// Each pool is destroyed on its own worker: its sockets are registered with that event loop.
+http_hook::~http_hook() {
+    for (unsigned i = 0; i < pools_.size(); ++i)
+        boost::asio::post(hub_.context(i), [p = std::move(pools_[i])] {});
+}
+
+// What the hook sees: the path (with its query) and the forwarded headers; the remote address
+// is left out so that one user's answer serves all their connections.
+std::string http_hook::cache_key(const auth_input& in) const {
+    std::string key(in.request.target());
+    for (const auto& name : cfg_.forward_headers) {
+        key += '\n';
+        key += name;
+        key += ':';
+        if (auto it = in.request.find(name); it != in.request.end()) key += it->value();
+    }
+    return key;
+}
+
+backend::http_request http_hook::make_request(const auth_input& in) const {
+    backend::http_request req{backend::http::verb::get, cfg_.endpoint.target, 11};
+    for (const auto& name : cfg_.forward_headers)
+        for (const auto& f : boost::make_iterator_range(in.request.equal_range(name))) req.insert(name, f.value());
+    req.set("WSGate-Path", in.request.target());
+    req.set("WSGate-Remote-Addr", in.remote);
+    return req;
+}
+
+void http_hook::check(const auth_input& in, auth_callback cb) {
+    std::string key = cache_ ? cache_key(in) : std::string();
+    if (cache_) {
+        if (auto hit = cache_->get(key, auth_cache::clock::now())) {
+            hit->result = "cache_hit";
+            return cb(std::move(*hit));
+        }
+    }
+    auto timeout = cfg_.timeout.count() > 0 ? std::min(cfg_.timeout, in.time_left) : in.time_left;
+    if (timeout.count() <= 0) return cb(unavailable("timeout", "no time left for the hook"));
+    // The callback may run after a reload destroyed this hook: it holds the cache, not `this`.
+    pools_[in.worker]->submit(
+        make_request(in),
+        [cb = std::move(cb), cache = cache_, key = std::move(key), negative = cfg_.cache_negative](
+            backend::http_result&& r) {
+            if (r.failure != backend::http_failure::none) {
+                bool slow = r.failure == backend::http_failure::timeout ||
+                            r.failure == backend::http_failure::overloaded;
+                return cb(unavailable(slow ? "timeout" : "error",
+                                      slow ? "hook did not answer in time" : "hook unreachable or broken"));
+            }
+            auto o = read_hook_answer(r.response);
+            bool keep = o.accepted || (negative && o.result == "denied");
+            if (cache && keep) cache->put(key, o, auth_cache::clock::now());
+            cb(std::move(o));
+        },
+        timeout);
+}
+
+}  // namespace wsgated::auth

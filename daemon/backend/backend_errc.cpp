@@ -1,0 +1,53 @@
+// backend_errc: see backend_errc.h.
+#include "backend/backend_errc.h"
+
+namespace wsgated::backend {
+
+backend_errc classify(const http_result& r) {
+    switch (r.failure) {
+    case http_failure::unreachable: return backend_errc::unreachable;
+    case http_failure::overloaded: return backend_errc::overloaded;
+    case http_failure::timeout: return backend_errc::timeout;
+    case http_failure::reset: return backend_errc::reset;
+    case http_failure::malformed: return backend_errc::malformed;
+    case http_failure::none: break;
+    }
+    unsigned status = r.response.result_int();
+    if (status >= 200 && status < 300) return backend_errc::ok;
+    if (status >= 400 && status < 500) return backend_errc::http_4xx;
+    // 1xx (other than the 100 Beast skips), 3xx and 5xx: nothing a gateway can act on.
+    if (status >= 500 && status < 600) return backend_errc::http_5xx;
+    return backend_errc::malformed;
+}
+
+std::string_view outcome_label(backend_errc e) {
+    switch (e) {
+    case backend_errc::ok: return "ok";
+    case backend_errc::http_4xx: return "http_4xx";
+    case backend_errc::http_5xx: return "http_5xx";
+    case backend_errc::timeout: return "timeout";
+    case backend_errc::unreachable: return "unreachable";
+    case backend_errc::reset: return "reset";
+    case backend_errc::malformed: return "malformed";
+    case backend_errc::overloaded: return "overloaded";
+    }
+    return "malformed";
+}
+
+ws::close_reason close_for(backend_errc e, unsigned status) {
+    switch (e) {
+    case backend_errc::ok: return ws::close_normal;
+    case backend_errc::unreachable:
+    case backend_errc::overloaded: return ws::close_backend_unavailable;
+    case backend_errc::timeout: return ws::close_backend_timeout;
+    case backend_errc::http_4xx:
+    case backend_errc::http_5xx:
+        if (status == 503 || status == 429) return ws::close_backend_unavailable;
+        return ws::close_backend_error;
+    case backend_errc::reset:
+    case backend_errc::malformed: return ws::close_backend_error;
+    }
+    return ws::close_backend_error;
+}
+
+}  // namespace wsgated::backend
