@@ -1,6 +1,8 @@
 // http_hook: see http_hook.h.
 #include "auth/http_hook.h"
 
+#include <charconv>
+
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -26,12 +28,22 @@ auth_outcome unavailable(std::string_view result, std::string why) {
     return o;
 }
 
-// A user name goes into an HTTP header (WSGate-User) and the control API's paths: text only.
+// A user or room name goes into an HTTP header (WSGate-User) and the control API's paths: text
+// only, and no longer than the control API accepts (admin::valid_name: 256 bytes), else the
+// connection would hold a name no /v1 call can address.
 bool usable_name(std::string_view s) {
-    if (s.empty() || s.size() > 1024 || !ws::valid_utf8(s)) return false;
+    if (s.empty() || s.size() > 256 || !ws::valid_utf8(s)) return false;
     for (unsigned char c : s)
         if (c < 0x20 || c == 0x7f) return false;
     return true;
+}
+
+// A claim that is a non-integer number, as JavaScript writes it: 2.5, 3, 1e+21 (Boost.JSON
+// writes 2.5E0 and 3E0, which would make rooms like "level:3E0" from {claims.level}).
+std::string number_text(double d) {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, d);
+    return std::string(buf, r.ptr);
 }
 
 bool read_identity(const json::object& o, identity& who) {
@@ -48,9 +60,16 @@ bool read_identity(const json::object& o, identity& who) {
     }
     if (auto* c = o.if_contains("claims"); c && !c->is_null()) {
         if (!c->is_object()) return false;
+        // For {claims.NAME} in room templates: only values that can be part of a room name (a
+        // template naming any other claim joins nothing, as for a missing one). All claims stay
+        // in claims_json.
         for (const auto& [k, v] : c->get_object()) {
-            if (v.is_string()) who.claims[std::string(k)] = std::string(v.get_string());
-            else if (v.is_number() || v.is_bool()) who.claims[std::string(k)] = json::serialize(v);
+            std::string text;
+            if (v.is_string()) text = std::string(v.get_string());
+            else if (v.is_double()) text = number_text(v.get_double());
+            else if (v.is_number() || v.is_bool()) text = json::serialize(v);
+            else continue;
+            if (usable_name(text)) who.claims[std::string(k)] = std::move(text);
         }
         who.claims_json = json::serialize(*c);
     }
@@ -103,15 +122,22 @@ http_hook::~http_hook() {
         boost::asio::post(hub_.context(i), [p = std::move(pools_[i])] {});
 }
 
-// What the hook sees: the path (with its query) and the forwarded headers; the remote address
-// is left out so that one user's answer serves all their connections.
+// What the hook sees: the path (with its query) and every field of the forwarded headers, as
+// make_request sends them (a header sent twice is two fields: keying on the first alone would
+// hand one client's answer to another who shares only that first field). Each part is
+// length-prefixed, so no two different requests make the same key. The remote address is left
+// out so that one user's answer serves all their connections.
 std::string http_hook::cache_key(const auth_input& in) const {
-    std::string key(in.request.target());
-    for (const auto& name : cfg_.forward_headers) {
-        key += '\n';
-        key += name;
+    std::string key;
+    auto add = [&key](std::string_view part) {
+        key += std::to_string(part.size());
         key += ':';
-        if (auto it = in.request.find(name); it != in.request.end()) key += it->value();
+        key += part;
+    };
+    add(in.request.target());
+    for (const auto& name : cfg_.forward_headers) {
+        key += '|';
+        for (const auto& f : boost::make_iterator_range(in.request.equal_range(name))) add(f.value());
     }
     return key;
 }
@@ -147,7 +173,10 @@ void http_hook::check(const auth_input& in, auth_callback cb) {
                                       slow ? "hook did not answer in time" : "hook unreachable or broken"));
             }
             auto o = read_hook_answer(r.response);
-            bool keep = o.accepted || (negative && o.result == "denied");
+            // Refusals (cache_negative) are the hook's 4xx, but not 408 and 429, which say "try
+            // again"; its 5xx are errors and, like failures, never kept.
+            bool refusal = o.status >= 400 && o.status < 500 && o.status != 408 && o.status != 429;
+            bool keep = o.accepted || (negative && o.result == "denied" && refusal);
             if (cache && keep) cache->put(key, o, auth_cache::clock::now());
             cb(std::move(o));
         },

@@ -4,7 +4,8 @@
 // to the client with its body; a hook that is down, slow or answers malformed JSON is a 503.
 //
 // One per route and config snapshot; a pool per worker; answers optionally cached
-// (auth/auth_cache).
+// (auth/auth_cache), keyed on the request target and every forwarded header field: accepts
+// always, the hook's 4xx (but 408, 429) with cache_negative, its 3xx/5xx and failures never.
 #pragma once
 
 #include <memory>
