@@ -27,12 +27,6 @@ enum class jwt_errc {
     wrong_issuer,
 };
 
-// What the client gets for every refusal, no_token included: 401 with this challenge
-// (WWW-Authenticate, RFC 6750 §3) and this body, whatever the reason, so that a forger learns
-// nothing from the answer. The reason goes to the log and the metrics (docs/auth.md).
-inline constexpr std::string_view refusal_challenge = "Bearer";
-inline constexpr std::string_view refusal_body = "missing or invalid token\n";
-
 // The fixed text of a value ("expired"); "unknown" for a value not in the enum.
 std::string_view to_string(jwt_errc e);
 
