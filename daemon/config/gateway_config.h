@@ -18,6 +18,10 @@ namespace boost::asio::ssl {
 class context;
 }
 
+namespace wsgated::auth {
+class jwt_verifier;  // auth/jwt_verifier.h; declared here so this header needs no OpenSSL
+}
+
 namespace wsgated::config {
 
 using duration = std::chrono::milliseconds;
@@ -139,6 +143,10 @@ struct auth_jwt_config {
     std::string audience;
     std::string issuer;
     duration leeway = std::chrono::seconds(5);
+    // Built and checked by the loader from the fields above (keys parsed, every key usable by
+    // some algorithm), so a bad PEM or JWKS is a config error, and a reload re-reads the keys.
+    // Immutable and shared by every worker's handshakes.
+    std::shared_ptr<const auth::jwt_verifier> verifier;
 };
 
 enum class auth_type { none, http, jwt };

@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "auth/jwt_verifier.h"
 #include "config/formats.h"
 #include "config/read_file.h"
 #include "config/sections.h"
@@ -53,40 +54,51 @@ std::string check_pem_public_key(const std::string& content) {
 }
 
 // Reads the key file now, so that a missing or unreadable file fails the load, not the first
-// handshake. The verifier (auth/jwt_verifier) reads it again when it is built.
-void check_key_file(const node_value& v, const key_path& at, bool pem_check, error_list& errors) {
+// handshake. The verifier (auth/jwt_verifier) reads it again when it is built. False when an
+// error was added.
+bool check_key_file(const node_value& v, const key_path& at, bool pem_check, error_list& errors) {
     std::string content, why;
     if (!read_file(v.text, content, why)) {
         errors.add(v.mark, at.path, "cannot read " + v.text + ": " + why);
-        return;
+        return false;
     }
-    if (content.empty()) { errors.add(v.mark, at.path, v.text + " is empty"); return; }
-    if (!pem_check || content.find("-----BEGIN") == std::string::npos) return;
-    if (std::string bad = check_pem_public_key(content); !bad.empty())
-        errors.add(v.mark, at.path, v.text + " " + bad);
+    if (content.empty()) { errors.add(v.mark, at.path, v.text + " is empty"); return false; }
+    if (!pem_check || content.find("-----BEGIN") == std::string::npos) return true;
+    std::string bad = check_pem_public_key(content);
+    if (!bad.empty()) errors.add(v.mark, at.path, v.text + " " + bad);
+    return bad.empty();
 }
 
-void build_jwt_keys(const document& doc, error_list& errors, const key_path& at,
-                    auth_jwt_config& out) {
+// Returns the key_file or jwks_file value when it names a readable file (its key path in
+// `file_at`), else nullptr with the error added.
+const node_value* build_jwt_keys(const document& doc, error_list& errors, const key_path& at,
+                                 auth_jwt_config& out, key_path& file_at) {
     const node_value* key = doc.get(at.key("key_file"));
     const node_value* jwks = doc.get(at.key("jwks_file"));
     if (key && jwks) {
         errors.add(jwks->mark, at.key("jwks_file").path, "give key_file or jwks_file, not both");
-        return;
+        return nullptr;
     }
     if (!key && !jwks) {
         if (!doc.written(at.key("key_file")) && !doc.written(at.key("jwks_file")))
             errors.add(doc.key_mark(at), at.key("key_file").path,
                        "required for type jwt (or jwks_file)");
-        return;
+        return nullptr;
     }
-    if (key) {
-        check_key_file(*key, at.key("key_file"), true, errors);
-        out.key_file = key->text;
-    } else {
-        check_key_file(*jwks, at.key("jwks_file"), false, errors);
-        out.jwks_file = jwks->text;
-    }
+    const node_value* file = key ? key : jwks;
+    file_at = at.key(key ? "key_file" : "jwks_file");
+    (key ? out.key_file : out.jwks_file) = file->text;
+    return check_key_file(*file, file_at, key != nullptr, errors) ? file : nullptr;
+}
+
+// The verifier parses the keys for real (PEM, JWKS) and checks the algorithms against them,
+// so a bad JWKS, or a key that no listed algorithm can use, is a config error naming the
+// file's key rather than a 401 for every client. A reload runs this again: keys are re-read.
+void build_jwt_verifier(const node_value& file, const key_path& file_at, error_list& errors,
+                        auth_jwt_config& out) {
+    auth::jwt_build_result r = auth::jwt_verifier::build(out);
+    if (r.verifier) out.verifier = std::move(r.verifier);
+    else errors.add(file.mark, file_at.path, r.error);
 }
 
 void build_jwt_auth(const document& doc, error_list& errors, const key_path& at,
@@ -94,7 +106,8 @@ void build_jwt_auth(const document& doc, error_list& errors, const key_path& at,
     key_path algorithms = at.key("algorithms");
     for (std::size_t i = 0; i < doc.count(algorithms); ++i)
         if (const node_value* a = doc.get(algorithms.item(i))) out.algorithms.push_back(a->text);
-    build_jwt_keys(doc, errors, at, out);
+    key_path file_at;
+    const node_value* file = build_jwt_keys(doc, errors, at, out, file_at);
     key_path from = at.key("token_from");
     for (std::size_t i = 0; i < doc.count(from); ++i) {
         const node_value* v = doc.get(from.item(i));
@@ -107,6 +120,10 @@ void build_jwt_auth(const document& doc, error_list& errors, const key_path& at,
     out.audience = doc.text(at.key("audience"));
     out.issuer = doc.text(at.key("issuer"));
     out.leeway = doc.time(at.key("leeway"));
+    // With an algorithm refused (or none given) its error is already reported; a verifier
+    // error about the remaining list would only repeat it.
+    bool algorithms_ok = !out.algorithms.empty() && out.algorithms.size() == doc.count(algorithms);
+    if (file && algorithms_ok) build_jwt_verifier(*file, file_at, errors, out);
 }
 
 }  // namespace
