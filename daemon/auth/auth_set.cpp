@@ -2,6 +2,7 @@
 #include "auth/auth_set.h"
 
 #include "auth/http_hook.h"
+#include "auth/jwt_hook.h"
 
 namespace wsgated::auth {
 
@@ -10,7 +11,7 @@ auth_set::auth_set(const config::gateway_config& cfg, hub::hub& hub) {
         switch (route.auth.type) {
         case config::auth_type::none: break;
         case config::auth_type::http: hooks_[&route] = std::make_unique<http_hook>(route.auth.http, hub); break;
-        case config::auth_type::jwt: break;  // TODO(jwt merge)
+        case config::auth_type::jwt: hooks_[&route] = std::make_unique<jwt_hook>(route.auth.jwt); break;
         }
     }
 }

@@ -233,7 +233,8 @@ void handshake<Stream>::on_auth(auth::auth_outcome&& o) {
     if (hub_.auth_refusal_log.allow(suppressed))
         spdlog::info("handshake from {} to {} refused ({}): {}{}", remote_, decision_.route->config->path,
                      o.status, o.why, suppressed ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
-    std::string_view reason = o.result == "timeout" ? "auth_timeout" : o.status == 503 ? "auth_error" : "auth_denied";
+    // The metric's reason follows the auth result (a hook that itself answers 503 is a refusal).
+    std::string_view reason = o.result == "timeout" ? "auth_timeout" : o.result == "error" ? "auth_error" : "auth_denied";
     respond(static_cast<http::status>(o.status), std::move(o.body), o.headers, reason);
 }
 
