@@ -1,9 +1,4 @@
 // sections_auth: one route's `auth` map (see sections.h): an http hook or a local JWT check.
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "auth/jwt_verifier.h"
 #include "config/formats.h"
@@ -33,40 +28,17 @@ void build_http_auth(const document& doc, error_list& errors, const key_path& at
     out.cache_negative = doc.flag(at.key("cache_negative"));
 }
 
-// A PEM key file must hold something OpenSSL reads as a public key (or a certificate carrying
-// one); anything else is taken as an HMAC secret by the verifier.
-std::string check_pem_public_key(const std::string& content) {
-    BIO* bio = BIO_new_mem_buf(content.data(), static_cast<int>(content.size()));
-    if (!bio) return "out of memory";
-    EVP_PKEY* key = PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr);
-    if (!key) {
-        BIO_reset(bio);
-        if (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-            key = X509_get_pubkey(cert);
-            X509_free(cert);
-        }
-    }
-    BIO_free(bio);
-    ERR_clear_error();
-    if (!key) return "holds PEM text that is not a public key or a certificate";
-    EVP_PKEY_free(key);
-    return {};
-}
-
 // Reads the key file now, so that a missing or unreadable file fails the load, not the first
-// handshake. The verifier (auth/jwt_verifier) reads it again when it is built. False when an
-// error was added.
-bool check_key_file(const node_value& v, const key_path& at, bool pem_check, error_list& errors) {
+// handshake; what the bytes hold (PEM, secret, JWKS) is the verifier's to judge, below. False
+// when an error was added.
+bool check_key_file(const node_value& v, const key_path& at, error_list& errors) {
     std::string content, why;
     if (!read_file(v.text, content, why)) {
         errors.add(v.mark, at.path, "cannot read " + v.text + ": " + why);
         return false;
     }
     if (content.empty()) { errors.add(v.mark, at.path, v.text + " is empty"); return false; }
-    if (!pem_check || content.find("-----BEGIN") == std::string::npos) return true;
-    std::string bad = check_pem_public_key(content);
-    if (!bad.empty()) errors.add(v.mark, at.path, v.text + " " + bad);
-    return bad.empty();
+    return true;
 }
 
 // Returns the key_file or jwks_file value when it names a readable file (its key path in
@@ -88,7 +60,7 @@ const node_value* build_jwt_keys(const document& doc, error_list& errors, const 
     const node_value* file = key ? key : jwks;
     file_at = at.key(key ? "key_file" : "jwks_file");
     (key ? out.key_file : out.jwks_file) = file->text;
-    return check_key_file(*file, file_at, key != nullptr, errors) ? file : nullptr;
+    return check_key_file(*file, file_at, errors) ? file : nullptr;
 }
 
 // The verifier parses the keys for real (PEM, JWKS) and checks the algorithms against them,

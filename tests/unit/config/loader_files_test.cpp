@@ -193,7 +193,7 @@ TEST_F(loader_files, jwt_with_both_key_file_and_jwks_file) {
 TEST_F(loader_files, jwt_key_file_with_pem_text_that_is_not_a_key) {
     EXPECT_EQ(errors_of("routes:\n  - path: /feed\n    backend: echo\n    auth:\n      type: jwt\n"
                         "      algorithms: [RS256]\n      key_file: @DIR@/garbage.pem\n"),
-              in_dir("t.yaml:7:17: routes[0].auth.key_file: @DIR@/garbage.pem holds PEM text that "
+              in_dir("t.yaml:7:17: routes[0].auth.key_file: @DIR@/garbage.pem: holds PEM text that "
                      "is not a public key or a certificate\n"));
 }
 
