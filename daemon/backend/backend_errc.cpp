@@ -15,8 +15,8 @@ backend_errc classify(const http_result& r) {
     unsigned status = r.response.result_int();
     if (status >= 200 && status < 300) return backend_errc::ok;
     if (status >= 400 && status < 500) return backend_errc::http_4xx;
-    // 1xx (other than the 100 Beast skips), 3xx and 5xx: nothing a gateway can act on.
     if (status >= 500 && status < 600) return backend_errc::http_5xx;
+    // 101 (the pool reads past interim 1xx answers) and 3xx: nothing a gateway can act on.
     return backend_errc::malformed;
 }
 

@@ -244,6 +244,10 @@ void http_pool::on_write(const std::shared_ptr<conn>& c, const std::shared_ptr<e
         if (stale) return retry_or_fail(ex, http_failure::reset);
         return complete(ex, http_failure::reset);
     }
+    read_answer(c, ex);
+}
+
+void http_pool::read_answer(const std::shared_ptr<conn>& c, const std::shared_ptr<exchange>& ex) {
     c->parser.emplace();
     c->parser->header_limit(16 * 1024);
     c->parser->body_limit(options_.body_limit);
@@ -252,9 +256,20 @@ void http_pool::on_write(const std::shared_ptr<conn>& c, const std::shared_ptr<e
     });
 }
 
+// RFC 9110 §15.2: a 1xx answer is interim (a server may send 100 Continue or 103 Early Hints
+// unasked) and the final answer follows on the same connection. Taken as the answer, it would
+// leave that final answer in the buffer, to be read as the answer to the connection's next
+// request: another client's reply. 101 is no interim answer: the connection left HTTP.
+namespace {
+bool interim(const http_response& res) {
+    return res.result_int() / 100 == 1 && res.result() != http::status::switching_protocols;
+}
+}  // namespace
+
 void http_pool::on_read(const std::shared_ptr<conn>& c, const std::shared_ptr<exchange>& ex,
                         error_code ec) {
     if (ex->done) return drop(c);
+    if (!ec && interim(c->parser->get())) return read_answer(c, ex);
     ex->link.reset();
     if (ec) {
         // Beast's parser errors say "not HTTP" (or too large); end_of_stream and a cut message
@@ -264,7 +279,9 @@ void http_pool::on_read(const std::shared_ptr<conn>& c, const std::shared_ptr<ex
         drop(c);
         return complete(ex, protocol ? http_failure::malformed : http_failure::reset);
     }
-    bool keep = c->parser->get().keep_alive() && !c->parser->get().need_eof();
+    // After a 101 the bytes that follow are not HTTP: the connection can carry nothing more.
+    bool keep = c->parser->get().keep_alive() && !c->parser->get().need_eof() &&
+                c->parser->get().result() != http::status::switching_protocols;
     http_result r;
     r.response = c->parser->release();
     c->parser.reset();

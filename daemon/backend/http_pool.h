@@ -119,6 +119,7 @@ private:
     void start(const std::shared_ptr<conn>& c, const std::shared_ptr<exchange>& ex);
     void on_write(const std::shared_ptr<conn>& c, const std::shared_ptr<exchange>& ex,
                   boost::system::error_code ec);
+    void read_answer(const std::shared_ptr<conn>& c, const std::shared_ptr<exchange>& ex);
     void on_read(const std::shared_ptr<conn>& c, const std::shared_ptr<exchange>& ex,
                  boost::system::error_code ec);
     void on_timeout(const std::shared_ptr<exchange>& ex, boost::system::error_code ec);
