@@ -290,9 +290,7 @@ void http_pool::on_read(const std::shared_ptr<conn>& c, const std::shared_ptr<ex
     ex->done = true;
     ex->timer.cancel();
     r.elapsed = clock::now() - ex->start;
-    if (options_.in_flight) options_.in_flight->fetch_sub(1, std::memory_order_relaxed);
-    auto cb = std::move(ex->cb);
-    cb(std::move(r));
+    finish(ex, std::move(r));
 }
 
 // A retry only when the request provably never reached the backend: sent again, first in
@@ -319,12 +317,19 @@ void http_pool::on_timeout(const std::shared_ptr<exchange>& ex, error_code ec) {
 void http_pool::complete(const std::shared_ptr<exchange>& ex, http_failure f) {
     ex->done = true;
     ex->timer.cancel();
-    if (options_.in_flight) options_.in_flight->fetch_sub(1, std::memory_order_relaxed);
     http_result r;
     r.failure = f;
     r.elapsed = clock::now() - ex->start;
+    finish(ex, std::move(r));
+}
+
+// The exchange leaves the in-flight count only after its callback: what the callback submits
+// next (a connection's queued disconnect) is counted first, so the drain, which waits for the
+// count to reach zero, never sees zero between the two and exits before the disconnect is sent.
+void http_pool::finish(const std::shared_ptr<exchange>& ex, http_result&& r) {
     auto cb = std::move(ex->cb);
     cb(std::move(r));
+    if (options_.in_flight) options_.in_flight->fetch_sub(1, std::memory_order_relaxed);
 }
 
 // A connection free after an answer: the next waiting exchange takes it, or it goes idle —

@@ -124,6 +124,7 @@ private:
                  boost::system::error_code ec);
     void on_timeout(const std::shared_ptr<exchange>& ex, boost::system::error_code ec);
     void complete(const std::shared_ptr<exchange>& ex, http_failure f);
+    void finish(const std::shared_ptr<exchange>& ex, http_result&& r);
     void retry_or_fail(const std::shared_ptr<exchange>& ex, http_failure f);
     void recycle(const std::shared_ptr<conn>& c);
     void drop(const std::shared_ptr<conn>& c);
