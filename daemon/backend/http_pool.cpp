@@ -148,11 +148,21 @@ void http_pool::assign_idle() {
 }
 
 void http_pool::open_more() {
+    // A pool waiting for the budget tries again on its timer only: a slot it has just handed
+    // over (recycle) goes to the pool that was waiting before it.
+    if (waiting_for_budget_) return;
     while (waiting_live_ > connecting_) {
-        if (!budget_->try_acquire()) return start_waiting();
+        // A pool that holds nothing may always try: two empty pools must not defer to each other.
+        std::size_t held = open_ + connecting_;
+        if ((held > 0 && leave_to_others(held + 1)) || !budget_->try_acquire()) return start_waiting();
         ++connecting_;
         open_connection();
     }
+}
+
+// Another worker waits for the budget and this pool would hold more than its share.
+bool http_pool::leave_to_others(std::size_t held) const {
+    return budget_->wanted_by_others(waiting_for_budget_) && budget_->over_share(held);
 }
 
 // The budget is spent (maybe by idle connections of other workers): ask them to give theirs
@@ -175,12 +185,7 @@ void http_pool::on_wait_retry() {
 }
 
 void http_pool::shed_idle() {
-    for (auto& c : idle_) {
-        error_code ignored;
-        c->socket.close(ignored);
-        --open_;
-        budget_->release();
-    }
+    for (auto& c : idle_) close_conn(c);
     idle_.clear();
 }
 
@@ -333,9 +338,12 @@ void http_pool::finish(const std::shared_ptr<exchange>& ex, http_result&& r) {
 }
 
 // A connection free after an answer: the next waiting exchange takes it, or it goes idle —
-// unless another worker waits for the budget, which it then gets.
+// unless another worker waits for the budget, which it then gets (when idle, or when this pool
+// holds more than its share: else a worker with busy clients keeps every slot, and the other
+// worker's clients wait until `timeout` and are closed 1013 while the backend is healthy).
 void http_pool::recycle(const std::shared_ptr<conn>& c) {
     c->reused = true;
+    if (leave_to_others(open_ + connecting_)) return hand_over(c);
     if (auto ex = next_waiting()) return start(c, ex);
     if (budget_->wanted()) return drop(c);
     c->idle_since = clock::now();
@@ -343,12 +351,23 @@ void http_pool::recycle(const std::shared_ptr<conn>& c) {
     arm_sweep();
 }
 
+// Closes a connection to give its slot to another worker: this pool's waiting exchanges queue
+// for the budget behind that worker's, instead of taking the slot straight back.
+void http_pool::hand_over(const std::shared_ptr<conn>& c) {
+    close_conn(c);
+    if (waiting_live_ > 0) start_waiting();
+}
+
 void http_pool::drop(const std::shared_ptr<conn>& c) {
+    close_conn(c);
+    if (waiting_live_ > 0) open_more();
+}
+
+void http_pool::close_conn(const std::shared_ptr<conn>& c) {
     error_code ignored;
     c->socket.close(ignored);
     --open_;
     budget_->release();
-    if (waiting_live_ > 0) open_more();
 }
 
 // Closes connections idle longer than idle_timeout, so that the backend is not the one that
@@ -364,10 +383,7 @@ void http_pool::arm_sweep() {
         auto limit = clock::now() - self->options_.idle_timeout;
         std::erase_if(self->idle_, [&](const std::shared_ptr<conn>& c) {
             if (c->idle_since > limit) return false;
-            error_code ignored;
-            c->socket.close(ignored);
-            --self->open_;
-            self->budget_->release();
+            self->close_conn(c);
             return true;
         });
         if (!self->idle_.empty()) self->arm_sweep();

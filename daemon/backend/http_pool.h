@@ -5,7 +5,9 @@
 // connections are reused without a cross-thread lock. A connection_budget, shared by the pools
 // of one endpoint on every worker, bounds the connections across the process
 // (`max_connections`); a pool that finds the budget spent asks the other workers to give back
-// their idle connections and waits for a free slot, within the request's timeout.
+// their idle connections and waits for a free slot, within the request's timeout. While a pool
+// waits, the others keep no more than their fair share (max_connections / workers): a worker
+// whose clients keep its connections busy must not starve the clients of another worker.
 //
 // TCP (`http://host:port/path`, resolved asynchronously) and Unix sockets
 // (`unix:/path.sock:/path`) share one code path through Asio's generic stream socket.
@@ -69,7 +71,13 @@ public:
     void add_pool(boost::asio::io_context& ioc, std::weak_ptr<http_pool> pool);
     void ask_to_shed(const http_pool* except);
     bool wanted() const { return waiters_.load(std::memory_order_relaxed) > 0; }
+    // Whether a pool other than the caller waits (`self`: the caller is one of the waiters).
+    bool wanted_by_others(bool self) const {
+        return waiters_.load(std::memory_order_relaxed) > (self ? 1 : 0);
+    }
     void add_waiter(int delta) { waiters_.fetch_add(delta, std::memory_order_relaxed); }
+    // Whether a pool holding `held` connections holds more than its fair share, max / pools.
+    bool over_share(std::size_t held) const { return held * pools_.size() > max_; }
 
 private:
     const std::uint32_t max_;
@@ -127,7 +135,10 @@ private:
     void finish(const std::shared_ptr<exchange>& ex, http_result&& r);
     void retry_or_fail(const std::shared_ptr<exchange>& ex, http_failure f);
     void recycle(const std::shared_ptr<conn>& c);
+    void hand_over(const std::shared_ptr<conn>& c);
+    bool leave_to_others(std::size_t held) const;
     void drop(const std::shared_ptr<conn>& c);
+    void close_conn(const std::shared_ptr<conn>& c);
     void arm_sweep();
     std::shared_ptr<exchange> next_waiting();
 
