@@ -17,12 +17,14 @@ Per server kind (StdlibTcp, StdlibUnix, Aiohttp):
 - restart: the backend stopped and a new one started on the same port/socket: new connections
   work again, without restarting wsgated.
 Failures (stdlib): killed mid-stream (1011 reset, then 1013 unreachable), timeout, 5xx/4xx/3xx/
-101, garbage, an answer cut off, nothing listening, each counted by outcome; interim 1xx
-answers read past (never taken for the next request's answer); the disconnect exactly once,
-also on a drain (1001), which waits for it, and for a message still at the backend.
+101, garbage, an answer cut off, nothing listening, a backend that accepts no connection, each
+counted by outcome; interim 1xx answers read past (never taken for the next request's answer);
+the disconnect exactly once, also on a drain (1001), which waits for it, and for a message
+still at the backend.
 The pool: keep-alive reuse under max_connections (the server's and the kernel's count), a slow
 connection does not stall another, a busy worker does not starve the other of connections,
-backpressure pauses a client and loses nothing; the route's `events:` list.
+backpressure pauses a client and loses nothing, messages sent just before a client left still
+reach the backend before its disconnect; the route's `events:` list.
 
 Run from tests/e2e:  /usr/bin/python3 -m unittest -v test_http_backend
 """
@@ -539,6 +541,25 @@ class Failures(GatewayCase):
                                     "unreachable counted")
         self.assertEqual(got, {"unreachable": 3.0}, "no disconnect without a connect")
 
+    async def test_backend_that_accepts_nothing_is_overloaded_1013(self) -> None:
+        """A listen backlog of 0 that nobody accepts from: the kernel completes one handshake
+        and queues it, and drops the SYNs after it. The request on the queued connection gets
+        no answer (timeout); a connection that never completes leaves its request waiting for
+        a connection until the timeout (overloaded)."""
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as stuck:
+            stuck.bind(("127.0.0.1", 0))
+            stuck.listen(0)
+            self.start(None, timeout="500ms", url=f"http://127.0.0.1:{stuck.getsockname()[1]}/")
+            async with self.connect("/chat/a") as a:  # its connect event: on the queued one
+                await asyncio.sleep(0.1)
+                async with self.connect("/chat/b") as b:  # its connect event: SYN dropped
+                    self.assertEqual(await self.closed_with(a), (1011, "backend timeout"))
+                    self.assertEqual(await self.closed_with(b), (1013, "backend unavailable"))
+            # a's connect may have reached the backend: its disconnect is sent (and waits too).
+            want = {"timeout": 1.0, "overloaded": 2.0}
+            self.assertEqual(await self.eventually(self.outcomes, lambda o: o == want,
+                                                   "outcomes"), want)
+
     async def test_backend_killed_mid_stream(self) -> None:
         b = self.start_backend()
         b.rules(message={"hold": True})
@@ -716,6 +737,25 @@ class Pool(GatewayCase):
             load.cancel()  # after a failure: no stray task
         self.assertEqual(await self.metric("wsgate_backend_requests_total", backend="app",
                                            outcome="overloaded"), 0)
+
+    async def test_messages_sent_before_the_client_left_still_reach_the_backend(self) -> None:
+        b = self.start_backend()
+        b.rules(message={"hold": True})
+        b.call("hold")
+        self.start(b)
+        async with self.connect("/chat/gone") as ws:
+            for i in range(10):
+                await ws.send(f"m{i}")
+            await self.eventually(lambda: asyncio.to_thread(b.stats),
+                                  lambda s: s["held"] == 1, "the first message at the backend")
+        await asyncio.sleep(0.2)  # the client is gone, 9 messages and the disconnect queued
+        b.call("release")
+        seqs = await self.eventually(lambda: self.sequences(b),
+                                     lambda s: any(v[-1] == "disconnect" for v in s.values()),
+                                     "the disconnect")
+        (seq,) = seqs.values()
+        self.assertEqual(seq, ["connect", *[f"m:m{i}" for i in range(10)], "disconnect"],
+                         "every message, in order, then the disconnect")
 
     async def test_full_backlog_pauses_the_client_and_loses_nothing(self) -> None:
         b = self.start_backend()
