@@ -148,9 +148,9 @@ void http_pool::assign_idle() {
 }
 
 void http_pool::open_more() {
-    // A pool waiting for the budget tries again on its timer only: a slot it has just handed
-    // over (recycle) goes to the pool that was waiting before it.
-    if (waiting_for_budget_) return;
+    // While other pools wait for the budget too, a waiting pool tries again on its timer only:
+    // a slot it has just handed over (recycle) goes to the pool that was waiting before it.
+    if (waiting_for_budget_ && budget_->wanted_by_others(true)) return;
     while (waiting_live_ > connecting_) {
         // A pool that holds nothing may always try: two empty pools must not defer to each other.
         std::size_t held = open_ + connecting_;
