@@ -23,8 +23,16 @@ namespace beast = boost::beast;
 using error_code = boost::system::error_code;
 
 // Which answer a request over the size limits gets: 400 when the request line alone is too
-// long (nothing after it was even read), 431 when the header fields are.
-http::status oversize_status(beast::flat_buffer& buf) {
+// long (nothing after it was even read), 431 when the header fields are. Once the parser has
+// taken the request line it is gone from the buffer, so the parser says how long it was.
+http::status oversize_status(const http::request_parser<http::empty_body>& parser,
+                             beast::flat_buffer& buf) {
+    const auto& req = parser.get();
+    if (!req.method_string().empty()) {
+        std::size_t line = req.method_string().size() + req.target().size() + 10;  // " " " HTTP/1.1"
+        return line > max_request_line ? http::status::bad_request
+                                       : http::status::request_header_fields_too_large;
+    }
     std::string_view data(static_cast<const char*>(buf.cdata().data()), buf.cdata().size());
     auto eol = data.find("\r\n");
     if (eol == std::string_view::npos || eol > max_request_line) return http::status::bad_request;
@@ -184,7 +192,7 @@ void handshake<Stream>::do_read() {
 template <class Stream>
 void handshake<Stream>::on_read(error_code ec, std::size_t) {
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
-        return respond(oversize_status(buffer_), "request header too large\n");
+        return respond(oversize_status(*parser_, buffer_), "request header too large\n");
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == boost::asio::error::operation_aborted || ec == boost::asio::error::connection_reset ||
         ec == boost::asio::error::bad_descriptor || ec == boost::asio::ssl::error::stream_truncated) {
