@@ -10,7 +10,8 @@
 // What it checks, in this order (docs/auth.md): size (max_token_size), three strict base64url
 // parts, header JSON with `alg` in the route's algorithms (never `none`) and no `crit`, a key
 // that fits `alg` (chosen by `kid` in a JWKS), the signature, then the claims `exp` and `nbf`
-// (with leeway), `aud` and `iss` when configured, and the types of `sub` and `rooms`.
+// (with leeway), `aud` and `iss` when configured, and `sub` and `rooms` as names (1–256 bytes
+// of UTF-8, no control characters: they go into headers and control API paths).
 #pragma once
 
 #include <chrono>
