@@ -28,24 +28,6 @@ auth_outcome unavailable(std::string_view result, std::string why) {
     return o;
 }
 
-// A user or room name goes into an HTTP header (WSGate-User) and the control API's paths: text
-// only, and no longer than the control API accepts (admin::valid_name: 256 bytes), else the
-// connection would hold a name no /v1 call can address.
-bool usable_name(std::string_view s) {
-    if (s.empty() || s.size() > 256 || !ws::valid_utf8(s)) return false;
-    for (unsigned char c : s)
-        if (c < 0x20 || c == 0x7f) return false;
-    return true;
-}
-
-// A claim that is a non-integer number, as JavaScript writes it: 2.5, 3, 1e+21 (Boost.JSON
-// writes 2.5E0 and 3E0, which would make rooms like "level:3E0" from {claims.level}).
-std::string number_text(double d) {
-    char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, d);
-    return std::string(buf, r.ptr);
-}
-
 bool read_identity(const json::object& o, identity& who) {
     if (auto* u = o.if_contains("user"); u && !u->is_null()) {
         if (!u->is_string() || !usable_name(u->get_string())) return false;
@@ -60,18 +42,7 @@ bool read_identity(const json::object& o, identity& who) {
     }
     if (auto* c = o.if_contains("claims"); c && !c->is_null()) {
         if (!c->is_object()) return false;
-        // For {claims.NAME} in room templates: only values that can be part of a room name (a
-        // template naming any other claim joins nothing, as for a missing one). All claims stay
-        // in claims_json.
-        for (const auto& [k, v] : c->get_object()) {
-            std::string text;
-            if (v.is_string()) text = std::string(v.get_string());
-            else if (v.is_double()) text = number_text(v.get_double());
-            else if (v.is_number() || v.is_bool()) text = json::serialize(v);
-            else continue;
-            if (usable_name(text)) who.claims[std::string(k)] = std::move(text);
-        }
-        who.claims_json = json::serialize(*c);
+        set_claims(who, c->get_object());
     }
     return true;
 }

@@ -6,7 +6,10 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <boost/json/fwd.hpp>
 
 namespace wsgated::auth {
 
@@ -18,5 +21,16 @@ struct identity {
     std::map<std::string, std::string> claims;
     std::string claims_json = "{}";   // every claim, as a JSON object (connect event, /v1 info)
 };
+
+// A user or room name goes into an HTTP header (WSGate-User) and the control API's paths: 1 to
+// 256 bytes of UTF-8 without control characters (admin::valid_name's bound). Otherwise a name
+// like "alice\r\nX-Admin: 1" would write a header of its own into every backend request, and
+// a 300-byte one would be a user no /v1 call can address.
+bool usable_name(std::string_view s);
+
+// Fills who.claims_json with the whole object and who.claims with each scalar claim that can be
+// part of a room name (for {claims.NAME}; a template naming any other claim joins nothing, as
+// for a missing one). Numbers are written as JavaScript writes them (2.5, not 2.5E0).
+void set_claims(identity& who, const boost::json::object& claims);
 
 }  // namespace wsgated::auth

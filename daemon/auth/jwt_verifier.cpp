@@ -81,26 +81,7 @@ bool equals(const json::value& v, std::string_view text) {
 
 error_code refuse(jwt_errc e) { return make_error_code(e); }
 
-// The user and the rooms go into an HTTP header to the backend (WSGate-User) and into the
-// control API's paths, so they follow the rules of the http hook's answers (auth/http_hook):
-// 1 to 256 bytes of UTF-8 without control characters (admin::valid_name). Otherwise a token
-// with `"sub": "alice\r\nX-Admin: 1"` would write a header of its own into every backend
-// request, and a 300-byte `sub` would be a user no /v1 call can address.
-bool usable_name(std::string_view s) {
-    if (s.empty() || s.size() > 256 || !ws::valid_utf8(s)) return false;
-    for (unsigned char c : s)
-        if (c < 0x20 || c == 0x7f) return false;
-    return true;
-}
-
-// A claim that is a non-integer number, as JavaScript writes it (2.5), as the http hook does:
-// Boost.JSON writes 2.5E0, which would make rooms like "level:2.5E0" from {claims.level}.
-std::string number_text(double d) {
-    char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, d);
-    return std::string(buf, r.ptr);
-}
-
+// Names follow auth/identity's usable_name, as the http hook's answers do.
 // `sub` → user, `rooms` → rooms, scalar claims → claims as text, the payload → claims_json.
 boost::system::result<identity> make_identity(const json::object& claims) {
     identity who;
@@ -116,18 +97,7 @@ boost::system::result<identity> make_identity(const json::object& claims) {
             who.rooms.emplace_back(room.get_string());
         }
     }
-    // For {claims.NAME} in room templates, only values that can be part of a room name (a
-    // template naming any other claim joins nothing, as for a missing one); every claim stays
-    // in claims_json.
-    for (const auto& [name, value] : claims) {
-        std::string text;
-        if (value.is_string()) text = value.get_string();
-        else if (value.is_double()) text = number_text(value.get_double());
-        else if (value.is_number() || value.is_bool()) text = json::serialize(value);
-        else continue;
-        if (usable_name(text)) who.claims.emplace(name, std::move(text));
-    }
-    who.claims_json = json::serialize(claims);
+    set_claims(who, claims);
     return who;
 }
 
