@@ -1,7 +1,6 @@
 // http_hook: see http_hook.h.
 #include "auth/http_hook.h"
 
-#include <charconv>
 
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
@@ -11,7 +10,6 @@
 #include <spdlog/spdlog.h>
 
 #include "hub/hub.h"
-#include "ws/utf8.h"
 
 namespace wsgated::auth {
 namespace {

@@ -2,7 +2,6 @@
 // malformed token is a value, never an exception.
 #include "auth/jwt_verifier.h"
 
-#include <charconv>
 #include <cmath>
 #include <optional>
 
@@ -13,7 +12,6 @@
 #include "auth/base64url.h"
 #include "auth/jwks.h"
 #include "config/read_file.h"
-#include "ws/utf8.h"
 
 namespace wsgated::auth {
 namespace {
