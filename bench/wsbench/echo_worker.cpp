@@ -77,7 +77,8 @@ void echo_worker::feed(conn& c, std::uint8_t* p, std::size_t n) {
 void echo_worker::top_up(conn& c) {
     if (!sending_ || c.state != conn_state::open) return;
     std::uint32_t owed = std::uint32_t(rc_.opt.depth) - c.in_flight;
-    if (owed == 0) return;
+    // --batch: wait until enough are owed to fill one write, unless nothing is in flight.
+    if (owed == 0 || (owed < std::uint32_t(rc_.opt.batch) && c.in_flight > 0)) return;
     const auto& f = s_.frame.bytes;
     std::size_t at = c.out.size();
     c.out.resize(at + owed * f.size());

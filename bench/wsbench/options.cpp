@@ -90,6 +90,8 @@ const std::vector<option_def>& table() {
          [](options& o, const std::string& v) { return to_size(v, o.size); }},
         {"depth", 'd', true, "messages in flight per connection",
          [](options& o, const std::string& v) { return to_int(v, 1, 4096, o.depth); }},
+        {"batch", 0, true, "send only when this many messages are owed (1..depth)",
+         [](options& o, const std::string& v) { return to_int(v, 1, 4096, o.batch); }},
         {"threads", 't', true, "epoll loops, one thread each",
          [](options& o, const std::string& v) { return to_int(v, 1, 256, o.threads); }},
         {"pin", 0, true, "CPU list for the threads (1 | 0,1 | 2-3)",
@@ -179,6 +181,7 @@ void apply_defaults(options& o) {
 
 bool check(const options& o, std::string& err) {
     if (o.size < 8 && o.m != mode::http) err = "--size must be at least 8 (the send timestamp)";
+    else if (o.batch > o.depth) err = "--batch must not exceed --depth";
     else if (o.m == mode::fanout && o.size < 16) err = "fanout: --size must be at least 16";
     else if (o.m == mode::fanout && o.publish_http.empty() == o.publish_ws.empty())
         err = "fanout needs exactly one of --publish-http and --publish-ws";

@@ -17,6 +17,7 @@ struct options {
     int connections = 0;      // 0 = the mode's default (applied by parse_options)
     std::size_t size = 0;     // 0 = the mode's default
     int depth = 1;
+    int batch = 1;            // refill only when this many are owed (≤ depth)
     int threads = 1;
     std::vector<int> pin;     // CPUs; thread i gets pin[i % size]
     double warmup = 2;

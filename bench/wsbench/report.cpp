@@ -11,6 +11,7 @@ void write_params(json_writer& j, const run_context& rc) {
         .num("connections", std::uint64_t(o.connections))
         .num("size", std::uint64_t(o.size))
         .num("depth", std::uint64_t(o.depth))
+        .num("batch", std::uint64_t(o.batch))
         .num("threads", std::uint64_t(o.threads))
         .num("warmup_s", o.warmup)
         .num("duration_s", o.duration)

@@ -147,6 +147,11 @@ class WsbenchModes(unittest.TestCase):
         self.assert_echoed(out, 4)
         self.assertEqual(out["messages_per_s"], out["ops_per_s"])
 
+    def test_echo_ws_batched_refill(self):
+        out = self.bench("echo", self.gw.url(0, "/echo"), "-c", "2", "-d", "8", "--batch", "4")
+        self.assert_echoed(out, 2)
+        self.assertEqual(out["params"]["batch"], 4)
+
     def test_echo_ws_large_messages_use_the_64_bit_length(self):
         out = self.bench("echo", self.gw.url(0, "/echo"), "-c", "2", "-s", "70000", "-d", "2")
         self.assert_echoed(out, 2)
