@@ -15,13 +15,13 @@
 #include <cstring>
 
 #include "clock.h"
+#include "conn_io.h"
 #include "frames.h"
 #include "handshake.h"
 
 namespace wsbench {
 namespace {
 
-constexpr long io_again = -1, io_error = -2;
 constexpr std::size_t rx_size = 256 * 1024;
 constexpr std::size_t max_upgrade_answer = 16 * 1024;
 constexpr std::int64_t scan_every = 10'000'000;   // 10 ms: timeout resolution
@@ -220,7 +220,7 @@ void worker::send_upgrade(conn& c) {
 void worker::read_upgrade(conn& c, std::int64_t now) {
     for (;;) {
         err why = err::closed;
-        long r = io_read(c, rx_.data(), rx_.size(), why);
+        long r = conn_read(c, rx_.data(), rx_.size(), why);
         if (r == io_again) return;
         if (r <= 0) {
             note(why == err::closed ? err::handshake : why, "connection ended during the upgrade");
@@ -258,7 +258,7 @@ void worker::open(conn& c, std::int64_t now, const std::string& leftover) {
 void worker::read_open(conn& c, std::int64_t now) {
     for (;;) {
         err why = err::closed;
-        long r = io_read(c, rx_.data(), rx_.size(), why);
+        long r = conn_read(c, rx_.data(), rx_.size(), why);
         if (r > 0) {
             on_bytes(c, rx_.data(), std::size_t(r), now);
             if (c.fd < 0 || c.state == conn_state::idle) return;
@@ -275,7 +275,7 @@ void worker::read_open(conn& c, std::int64_t now) {
 bool worker::flush(conn& c) {
     while (c.out_off < c.out.size()) {
         err why = err::closed;
-        long w = io_write(c, c.out.data() + c.out_off, c.out.size() - c.out_off, why);
+        long w = conn_write(c, c.out.data() + c.out_off, c.out.size() - c.out_off, why);
         if (w > 0) {
             c.out_off += std::size_t(w);
             continue;
@@ -363,41 +363,6 @@ void worker::end(conn& c, err why) {
     c.out_off = 0;
     c.head.clear();
     on_ended(c, why, now_ns());
-}
-
-long worker::io_read(conn& c, std::uint8_t* p, std::size_t n, err& why) {
-    if (!c.ssl) {
-        ssize_t r = ::read(c.fd, p, n);
-        if (r >= 0) return long(r);
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return io_again;
-        why = err::closed;
-        return io_error;
-    }
-    ERR_clear_error();
-    int r = SSL_read(c.ssl, p, int(n));
-    if (r > 0) return r;
-    int e = SSL_get_error(c.ssl, r);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return io_again;
-    if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL) return 0;  // EOF or reset
-    why = err::tls;
-    return io_error;
-}
-
-long worker::io_write(conn& c, const std::uint8_t* p, std::size_t n, err& why) {
-    if (!c.ssl) {
-        ssize_t w = ::send(c.fd, p, n, MSG_NOSIGNAL);
-        if (w >= 0) return long(w);
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return io_again;
-        why = err::closed;
-        return io_error;
-    }
-    ERR_clear_error();
-    int w = SSL_write(c.ssl, p, int(n));
-    if (w > 0) return w;
-    int e = SSL_get_error(c.ssl, w);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return io_again;
-    why = e == SSL_ERROR_SYSCALL ? err::closed : err::tls;
-    return io_error;
 }
 
 }  // namespace wsbench

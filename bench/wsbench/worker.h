@@ -83,8 +83,6 @@ private:
     void close_all(std::int64_t now);
     void update_round(std::int64_t now);
     void release_gate(conn& c);
-    long io_read(conn& c, std::uint8_t* p, std::size_t n, err& why);
-    long io_write(conn& c, const std::uint8_t* p, std::size_t n, err& why);
 
     int id_;
     int ep_ = -1;
