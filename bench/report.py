@@ -19,7 +19,8 @@ BEGIN = "<!-- bench/run: generated from here -->"
 END = "<!-- bench/run: generated up to here -->"
 BOUND = 0.90
 PEER_NAMES = {"wsgated": "wsgated", "ws": "Node ws", "uws": "uWS.js", "tcp": "TCP floor",
-              "nginx-http": "nginx (HTTP)", "nginx-ws": "nginx (WS)"}
+              "nginx-http": "nginx (HTTP)", "nginx-ws": "nginx (WS)",
+              "direct": "direct HTTP client (no proxy)"}
 
 
 # ---------------------------------------------------------------- aggregation
@@ -239,7 +240,10 @@ def sec_backend(run, agg):
         rows.append([PEER_NAMES[p], cell(a), p99,
                      "–" if p == "wsgated" else fr(ratio(w, a))])
     note = (f"{label(c)}; one message = one request to the same `trivial_backend` process "
-            "(bench/peers/trivial_backend.c, pinned to the client's core so that the server core "
+            "(the **direct HTTP client** row: wsbench's `http` mode straight to the backend, "
+            "which is then the server measured, on the server core — the reference: what the "
+            "backend serves with no proxy in front; in the other rows the backend, "
+            "bench/peers/trivial_backend.c, is pinned to the client's core so that the server core "
             "holds only the proxy). wsgated: WebSocket message → `POST` on its pooled keep-alive "
             "HTTP client → the answer's body back as a message (`backend: {type: http}`, "
             "`events: [message]`). **nginx (HTTP)**: the same request/answer with nginx as the "
