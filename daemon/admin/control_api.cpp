@@ -11,6 +11,7 @@
 #include <boost/url/parse.hpp>
 
 #include "route/path_pattern.h"
+#include "text/http_text.h"
 #include "text/split.h"
 #include "ws/upgrade.h"
 #include "ws/utf8.h"
@@ -62,7 +63,7 @@ std::optional<response> body_message(const call& c, backend::message& out) {
     if (body.size() > c.state.config()->server.limits.max_message_size)
         return json_error(c.r, http::status::payload_too_large, "body over server.limits.max_message_size");
     std::string_view type = c.req[http::field::content_type];
-    bool text = type.size() >= 5 && boost::beast::iequals(type.substr(0, 5), "text/");
+    bool text = text::is_text_type(type);
     if (text && !ws::valid_utf8(body))
         return json_error(c.r, http::status::bad_request, "a text/* body must be valid UTF-8");
     out.data = std::make_shared<const std::string>(body);

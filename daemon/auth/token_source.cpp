@@ -1,18 +1,13 @@
 // token_source: see token_source.h.
 #include "auth/token_source.h"
 
+#include "text/http_text.h"
 #include "text/split.h"
 
 namespace wsgated::auth {
 namespace {
 
 namespace http = boost::beast::http;
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -66,8 +61,8 @@ bool starts_with_bearer(std::string_view v) {
 std::optional<std::string> from_header(const http::fields& headers, std::string_view name) {
     auto it = headers.find(name);
     if (it == headers.end()) return std::nullopt;
-    std::string_view value = trim(it->value());
-    if (name == "authorization" && starts_with_bearer(value)) value = trim(value.substr(6));
+    std::string_view value = text::trim(it->value());
+    if (name == "authorization" && starts_with_bearer(value)) value = text::trim(value.substr(6));
     return std::string(value);
 }
 
@@ -77,10 +72,10 @@ std::optional<std::string> from_cookies(const http::fields& headers, std::string
     auto [it, end] = headers.equal_range(http::field::cookie);
     for (; it != end; ++it) {
         text::for_each_field(it->value(), ';', [&](std::string_view pair) {
-            pair = trim(pair);
+            pair = text::trim(pair);
             std::size_t eq = pair.find('=');
-            if (found || eq == std::string_view::npos || trim(pair.substr(0, eq)) != name) return;
-            std::string_view value = trim(pair.substr(eq + 1));
+            if (found || eq == std::string_view::npos || text::trim(pair.substr(0, eq)) != name) return;
+            std::string_view value = text::trim(pair.substr(eq + 1));
             if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
                 value = value.substr(1, value.size() - 2);
             found = std::string(value);

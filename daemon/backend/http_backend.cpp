@@ -18,6 +18,7 @@
 
 #include "backend/backend_errc.h"
 #include "hub/hub.h"
+#include "text/http_text.h"
 #include "text/split.h"
 #include "ws/utf8.h"
 
@@ -76,22 +77,9 @@ std::string connect_body(const connection_info& i) {
            ",\"claims\":" + i.claims_json + '}';
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-bool starts_with_ci(std::string_view s, std::string_view prefix) {
-    if (s.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-    return true;
-}
-
 // "4000 reason" → a close the gateway may send: 1000, or an application code 3000–4999.
 std::optional<ws::close_reason> parse_close_header(std::string_view v, std::string& reason_store) {
-    v = trim(v);
+    v = text::trim(v);
     auto sp = v.find(' ');
     std::string_view digits = v.substr(0, sp);
     unsigned code = 0;
@@ -101,7 +89,7 @@ std::optional<ws::close_reason> parse_close_header(std::string_view v, std::stri
         code = code * 10 + static_cast<unsigned>(c - '0');
     }
     if (code != 1000 && (code < 3000 || code > 4999)) return std::nullopt;
-    reason_store = sp == std::string_view::npos ? "" : std::string(trim(v.substr(sp + 1)));
+    reason_store = sp == std::string_view::npos ? "" : std::string(text::trim(v.substr(sp + 1)));
     if (reason_store.size() > 123 || !ws::valid_utf8(reason_store)) reason_store.clear();
     return ws::close_reason{static_cast<std::uint16_t>(code), reason_store};
 }
@@ -239,7 +227,7 @@ backend_errc http_channel::act_on(http_response& res) {
     auto close_value = res["WSGate-Close"];
     std::string& body = res.body();
     if (res.result() != http::status::no_content && !body.empty()) {
-        bool text = starts_with_ci(res[http::field::content_type], "text/");
+        bool text = text::is_text_type(res[http::field::content_type]);
         if (text && !ws::valid_utf8(body)) {
             spdlog::warn("backend {}: text reply to {} is not valid UTF-8; closing 1011", s_->name, id_);
             return backend_errc::malformed;
@@ -260,10 +248,10 @@ backend_errc http_channel::act_on(http_response& res) {
 void http_channel::join_leave(const http_response& res, connection& c) {
     auto& local = hub().local(worker_);
     text::for_each_field(res["WSGate-Join"], ',', [&](std::string_view room) {
-        if (room = trim(room); !room.empty()) local.join(std::string(room), &c);
+        if (room = text::trim(room); !room.empty()) local.join(std::string(room), &c);
     });
     text::for_each_field(res["WSGate-Leave"], ',', [&](std::string_view room) {
-        if (room = trim(room); !room.empty()) local.leave(std::string(room), &c);
+        if (room = text::trim(room); !room.empty()) local.leave(std::string(room), &c);
     });
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "text/http_text.h"
 #include "text/split.h"
 
 namespace wsgated::net {
@@ -18,16 +19,10 @@ ip::address canonical(const ip::address& a) {
     return a;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 // One X-Forwarded-For hop: "1.2.3.4", "1.2.3.4:5678", "[::1]:5678", "::1". nullopt for
 // anything else ("unknown", obfuscated identifiers, garbage).
 std::optional<ip::address> parse_hop(std::string_view hop) {
-    hop = trim(hop);
+    hop = text::trim(hop);
     if (!hop.empty() && hop.front() == '[') {
         auto close = hop.find(']');
         if (close == std::string_view::npos) return std::nullopt;
