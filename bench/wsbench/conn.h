@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,20 @@ struct conn {
     http_reader hr;
     std::vector<std::int64_t> sent_at;  // http: send times of requests in flight, a ring
     std::uint32_t ring_head = 0;
+
+    // Checks the next n bytes of the current message against what was sent (`payload`), keeping
+    // its first `stamp_len` bytes (the stamp, which differs per message) in `stamp`.
+    void compare(const std::vector<std::uint8_t>& payload, std::size_t stamp_len,
+                 const std::uint8_t* p, std::size_t n) {
+        std::uint64_t off = msg_off;
+        msg_off += n;
+        if (msg_off > payload.size()) {
+            bad = true;
+            return;
+        }
+        while (off < stamp_len && n > 0) stamp[off++] = *p++, --n;
+        if (n > 0 && std::memcmp(p, payload.data() + off, n) != 0) bad = true;
+    }
 };
 
 }  // namespace wsbench

@@ -96,14 +96,7 @@ void echo_worker::top_up(conn& c) {
 }
 
 void echo_worker::compare(conn& c, const std::uint8_t* p, std::size_t n) {
-    std::uint64_t off = c.msg_off;
-    c.msg_off += n;
-    if (c.msg_off > s_.payload.size()) {
-        c.bad = true;
-        return;
-    }
-    while (off < stamp_len && n > 0) c.stamp[off++] = *p++, --n;
-    if (n > 0 && std::memcmp(p, s_.payload.data() + off, n) != 0) c.bad = true;
+    c.compare(s_.payload, stamp_len, p, n);
 }
 
 void echo_worker::inflate_into(conn& c, const std::uint8_t* p, std::size_t n) {

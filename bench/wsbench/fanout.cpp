@@ -65,14 +65,7 @@ void fanout_worker::on_bytes(conn& c, std::uint8_t* p, std::size_t n, std::int64
 }
 
 void fanout_worker::compare(conn& c, const std::uint8_t* p, std::size_t n) {
-    std::uint64_t off = c.msg_off;
-    c.msg_off += n;
-    if (c.msg_off > s_.payload.size()) {
-        c.bad = true;
-        return;
-    }
-    while (off < stamp_len && n > 0) c.stamp[off++] = *p++, --n;
-    if (n > 0 && std::memcmp(p, s_.payload.data() + off, n) != 0) c.bad = true;
+    c.compare(s_.payload, stamp_len, p, n);
 }
 
 void fanout_worker::deliver(conn& c, std::int64_t now) {
