@@ -22,11 +22,12 @@ namespace wsgated::backend {
 // An outgoing message: an immutable buffer that may be shared by many connections (fan-out
 // frames the payload once).
 struct message {
+    using written_fn = std::function<void(bool written)>;
     std::shared_ptr<const std::string> data;
     bool binary = false;
     // Optional: called on the connection's worker with true once the message is written to the
     // socket, false if the connection closed first (the control API's ?wait=written).
-    std::function<void(bool written)> on_written;
+    written_fn on_written;
 };
 
 // What the control API shows of a connection (GET /v1/connections/{id}).
@@ -51,6 +52,9 @@ public:
     // Queues a message; a connection whose queue exceeds server.limits.send_queue is closed
     // 1008 "slow consumer" instead of growing.
     virtual void send(message m) = 0;
+    // The same for a payload that is only valid during the call (a reused read buffer): the
+    // connection copies it straight into its output, with no shared buffer to allocate.
+    virtual void send_copy(std::string_view payload, bool binary) = 0;
     virtual void close(std::uint16_t code, std::string_view reason) = 0;
     virtual connection_info info() const = 0;
     // Lets a backend that returned `false` from on_message deliver the next message.

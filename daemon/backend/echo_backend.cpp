@@ -11,8 +11,8 @@ public:
     explicit echo_channel(connection* c) : conn_(c) {}
 
     bool on_message(std::string_view payload, bool binary) override {
-        // The read buffer is reused for the next message, so the reply needs its own copy.
-        conn_->send(message{std::make_shared<const std::string>(payload), binary, nullptr});
+        // The read buffer is reused for the next message, so the reply is copied out now.
+        conn_->send_copy(payload, binary);
         return true;
     }
     void on_close(std::uint16_t, std::string_view) override {}

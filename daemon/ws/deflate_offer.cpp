@@ -1,8 +1,10 @@
 // deflate_offer: see deflate_offer.h.
 #include "ws/deflate_offer.h"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 
+#include "text/http_text.h"
 #include "text/split.h"
 
 namespace wsgated::ws {
@@ -28,6 +30,16 @@ void drop_unanswerable_deflate_offers(upgrade_request& req) {
         if (!asks_for_8_bit_window(offer)) kept.append(kept.empty() ? "" : ",").append(offer);
     if (kept.empty()) req.erase(http::field::sec_websocket_extensions);
     else req.set(http::field::sec_websocket_extensions, kept);
+}
+
+bool offers_deflate(const upgrade_request& req) {
+    auto it = req.find(http::field::sec_websocket_extensions);
+    if (it == req.end()) return false;
+    for (auto offer : text::split(it->value(), ',')) {
+        auto name = text::trim(offer.substr(0, offer.find(';')));
+        if (boost::beast::iequals(name, "permessage-deflate")) return true;
+    }
+    return false;
 }
 
 boost::beast::websocket::permessage_deflate deflate_options(const config::compression_config& c) {

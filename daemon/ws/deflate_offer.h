@@ -16,6 +16,11 @@ namespace wsgated::ws {
 
 void drop_unanswerable_deflate_offers(upgrade_request& req);
 
+// Whether the request still offers permessage-deflate (then Beast, which accepts it, must frame
+// the connection's data). A wrong "yes" only costs speed; a wrong "no" cannot happen for an
+// offer Beast would take, and even then RFC 7692 §6 lets a server send uncompressed messages.
+bool offers_deflate(const upgrade_request& req);
+
 // The route's `compression` block as Beast's option (threshold included).
 boost::beast::websocket::permessage_deflate deflate_options(const config::compression_config& c);
 

@@ -1,5 +1,10 @@
 // session: see session.h. Message path: do_read → channel::on_message → (backend) send() →
-// queue_ → do_write; one read and one write in flight at most, both on this worker.
+// the coalescing layer under the websocket stream → one socket write for many messages.
+//
+// Outgoing data frames are framed here (ws/server_frame) and appended to that layer directly:
+// a Beast async_write per message cost a syscall and an operation per message. Beast still
+// writes the control frames (through the same layer, so the order holds) and, on connections
+// that negotiated permessage-deflate, the data frames too (queue_ → do_write, one at a time).
 #include "ws/session.h"
 
 #include <deque>
@@ -11,10 +16,12 @@
 #include "backend/backend.h"
 #include "route/room_template.h"
 #include "ws/close_codes.h"
+#include "ws/coalescing_stream.h"
 #include "ws/connection_id.h"
 #include "ws/deflate_offer.h"
 #include "ws/heartbeat.h"
 #include "ws/rate_limit.h"
+#include "ws/server_frame.h"
 
 namespace wsgated::ws {
 namespace {
@@ -53,6 +60,7 @@ public:
     // backend::connection
     const std::string& id() const override { return id_; }
     void send(backend::message m) override;
+    void send_copy(std::string_view payload, bool binary) override;
     void close(std::uint16_t code, std::string_view reason) override;
     void resume_reading() override {
         if (!reading_) do_read();
@@ -75,6 +83,11 @@ private:
     void on_read(error_code ec, std::size_t n);
     void do_write();
     void on_write(error_code ec, std::size_t n);
+    bool accepting_sends() const { return !closing_ && !finished_ && ws_.is_open(); }
+    bool fits(std::size_t n) const;
+    void refuse(backend::message::written_fn on_written);
+    void slow_consumer(backend::message::written_fn on_written);
+    void send_direct(std::string_view payload, bool binary, backend::message::written_fn done);
     void on_close(error_code ec);
     void finish(error_code ec);
     void over_rate(std::size_t n);
@@ -86,12 +99,14 @@ private:
     const config::gateway_config& config() const { return snapshot_->config(); }
     const config::route_config& route() const { return *decision_.route->config; }
 
-    websocket::stream<Stream> ws_;
+    websocket::stream<coalescing_stream<Stream>> ws_;
     beast::flat_buffer buffer_;
-    std::deque<backend::message> queue_;
+    std::deque<backend::message> queue_;  // permessage-deflate only: Beast compresses and frames
     std::size_t queued_bytes_ = 0;
+    bool direct_ = true;  // we frame data ourselves (no permessage-deflate on this connection)
     bool writing_ = false;
     bool reading_ = false;
+    bool in_read_ = false;  // inside on_read: the next read flushes what this one produced
     bool closing_ = false;
     bool finished_ = false;
     bool connected_ = false;  // the channel is open, so it must see on_close
@@ -142,11 +157,16 @@ void session<Stream>::configure() {
 template <class Stream>
 void session<Stream>::run(upgrade_request&& req) {
     worker_.attach(this->shared_from_this());
+    ws_.next_layer().set_owner(this->weak_from_this());
     configure();
     keep_forwarded_headers(req);
     // HyBi-08..12 use the same handshake as version 13; Beast only speaks 13.
     if (decision_.version == 8) req.set(beast::http::field::sec_websocket_version, "13");
-    if (route().compression.enabled) drop_unanswerable_deflate_offers(req);
+    if (route().compression.enabled) {
+        drop_unanswerable_deflate_offers(req);
+        // Beast accepts any offer left: then it must frame (compress) the data itself.
+        direct_ = !offers_deflate(req);
+    }
     ws_.async_accept(req, beast::bind_front_handler(&session::on_accept, this->shared_from_this()));
 }
 
@@ -284,9 +304,14 @@ void session<Stream>::on_read(error_code ec, std::size_t n) {
     }
     auto data = buffer_.cdata();
     std::string_view payload(static_cast<const char*>(data.data()), data.size());
+    in_read_ = true;
     bool more = channel_->on_message(payload, ws_.got_binary());
+    in_read_ = false;
     buffer_.consume(n);
     if (more && !reading_) do_read();  // on_message may have closed, which reads already
+    // A read that waits for the client flushes the answers (coalescing_stream); without one
+    // (a paused backend), flush at the end of this turn.
+    if (!reading_) ws_.next_layer().flush_soon();
 }
 
 // Compressed data that does not inflate: Beast fails the stream without a close frame, and
@@ -294,13 +319,13 @@ void session<Stream>::on_read(error_code ec, std::size_t n) {
 // of ours is in flight (then the bytes could interleave, and only the TCP close is left).
 template <class Stream>
 void session<Stream>::fail_inflate(error_code ec) {
-    static const unsigned char frame[] = {0x88, 0x02, 0x03, 0xEF};  // close, 1007
+    static const char frame[] = {'\x88', '\x02', '\x03', '\xEF'};  // close, 1007
     if (writing_) return finish(ec);
-    boost::asio::async_write(ws_.next_layer(), boost::asio::buffer(frame),
-                             [self = this->shared_from_this(), ec](error_code, std::size_t) {
-                                 beast::get_lowest_layer(self->ws_).close();
-                                 self->finish(ec);
-                             });
+    ws_.next_layer().append({frame, sizeof frame});
+    ws_.next_layer().async_drain([self = this->shared_from_this(), ec](error_code) {
+        beast::get_lowest_layer(self->ws_).close();
+        self->finish(ec);
+    });
 }
 
 // Over messages_per_second: the route's rate_limit says close (1008) or drop (counted).
@@ -317,22 +342,55 @@ void session<Stream>::over_rate(std::size_t n) {
 
 template <class Stream>
 void session<Stream>::send(backend::message m) {
-    if (closing_ || finished_) {
-        hub_.metrics.messages_dropped.with({"connection_closing"}).inc();
-        if (m.on_written) m.on_written(false);
-        return;
-    }
+    if (!accepting_sends()) return refuse(std::move(m.on_written));
+    if (direct_) return send_direct(*m.data, m.binary, std::move(m.on_written));
+    if (!fits(m.data->size())) return slow_consumer(std::move(m.on_written));
     queued_bytes_ += m.data->size();
-    if (queued_bytes_ > config().server.limits.send_queue) {
-        // Never an unbounded buffer: the message is dropped and the client closed 1008.
-        hub_.metrics.slow_consumer_closes.inc();
-        hub_.metrics.messages_dropped.with({"slow_consumer"}).inc();
-        queued_bytes_ -= m.data->size();
-        if (m.on_written) m.on_written(false);
-        return close(close_slow_consumer.code, close_slow_consumer.reason);
-    }
     queue_.push_back(std::move(m));
     if (!writing_) do_write();
+}
+
+template <class Stream>
+void session<Stream>::send_copy(std::string_view payload, bool binary) {
+    if (!accepting_sends()) return refuse(nullptr);
+    if (direct_) return send_direct(payload, binary, nullptr);
+    send(backend::message{std::make_shared<const std::string>(payload), binary, nullptr});
+}
+
+// Framed here and appended to the coalescing layer: no allocation, no operation per message.
+template <class Stream>
+void session<Stream>::send_direct(std::string_view payload, bool binary,
+                                  backend::message::written_fn done) {
+    if (!fits(payload.size())) return slow_consumer(std::move(done));
+    auto header = data_frame_header(binary, payload.size());
+    auto& out = ws_.next_layer();
+    out.append({reinterpret_cast<const char*>(header.bytes.data()), header.size});
+    out.append(payload, std::move(done));
+    sent_->inc();
+    hub_.metrics.bytes_sent.inc(payload.size());
+    if (!in_read_) out.flush_soon();  // inside a read, the next read flushes (see on_read)
+}
+
+// Never an unbounded buffer: what is queued and not yet taken by the socket stays within
+// server.limits.send_queue.
+template <class Stream>
+bool session<Stream>::fits(std::size_t n) const {
+    return queued_bytes_ + ws_.next_layer().buffered() + n <= config().server.limits.send_queue;
+}
+
+template <class Stream>
+void session<Stream>::refuse(backend::message::written_fn on_written) {
+    hub_.metrics.messages_dropped.with({"connection_closing"}).inc();
+    if (on_written) on_written(false);
+}
+
+// The message is dropped and the client closed 1008.
+template <class Stream>
+void session<Stream>::slow_consumer(backend::message::written_fn on_written) {
+    hub_.metrics.slow_consumer_closes.inc();
+    hub_.metrics.messages_dropped.with({"slow_consumer"}).inc();
+    if (on_written) on_written(false);
+    close(close_slow_consumer.code, close_slow_consumer.reason);
 }
 
 template <class Stream>

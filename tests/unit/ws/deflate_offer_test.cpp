@@ -35,3 +35,16 @@ TEST(deflate_offer, no_header_stays_no_header) {
     ws::drop_unanswerable_deflate_offers(req);
     EXPECT_EQ(req.find(http::field::sec_websocket_extensions), req.end());
 }
+
+TEST(deflate_offer, offers_deflate_finds_the_extension_by_name) {
+    auto offers = [](const char* v) {
+        ws::upgrade_request req{http::verb::get, "/", 11};
+        if (v) req.set(http::field::sec_websocket_extensions, v);
+        return ws::offers_deflate(req);
+    };
+    EXPECT_FALSE(offers(nullptr));
+    EXPECT_FALSE(offers("x-webkit-deflate-frame"));
+    EXPECT_FALSE(offers("permessage-deflate-x; a=1"));
+    EXPECT_TRUE(offers("permessage-deflate"));
+    EXPECT_TRUE(offers("x-webkit-deflate-frame, Permessage-Deflate ; client_max_window_bits"));
+}
