@@ -8,8 +8,10 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <span>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -43,6 +45,10 @@ public:
     void drain_all();  // post() it here from other threads
     bool draining() const { return draining_; }
 
+    // On this worker's thread: where its plain-TCP sessions receive (ws/coalescing_stream). One
+    // buffer for all of them, since a receive is consumed or moved out within its handler.
+    std::span<char> read_scratch() { return read_scratch_; }
+
     // Any thread: sessions and handshakes still open on this worker.
     std::size_t live() const { return live_.load(std::memory_order_relaxed); }
 
@@ -53,6 +59,7 @@ private:
     std::unordered_map<drainable*, std::weak_ptr<drainable>> open_;
     std::atomic<std::size_t> live_{0};
     bool draining_ = false;
+    std::vector<char> read_scratch_ = std::vector<char>(64 * 1024);
     boost::asio::io_context ioc_{1};
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard_;
     std::thread thread_;

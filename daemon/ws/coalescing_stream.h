@@ -6,7 +6,8 @@
 // (loopback delivery included) was 73% of the server's time (docs/performance.md). Here bytes
 // are copied into `pending_` and leave together:
 //   - when the websocket reader is about to wait for the peer (async_read_some): everything the
-//     messages just read produced goes in one write, the "cork" of uWebSockets;
+//     messages just read produced goes in one write, the "cork" of uWebSockets (not while
+//     the last receive still holds unread frames: those answers join in);
 //   - on flush_soon(), a flush posted once per event-loop turn, for what is sent outside a read
 //     (backend replies, room publishes, Beast's pings and close frames).
 // One socket write is in flight at a time; bytes that arrive meanwhile collect in the second
@@ -14,6 +15,12 @@
 //
 // Writes complete at once (after the copy): the layer never blocks a writer, so the session
 // bounds it, counting buffered() in server.limits.send_queue (slow consumer → 1008).
+//
+// Reads: Beast reads into a fixed 1,536-byte buffer, a syscall per 1.5 KiB (per message at
+// 1 KiB). On plain TCP the layer waits for readability and then receives up to 64 KiB at once
+// into the worker's scratch buffer (shared: only this turn uses it), serves Beast from that, and
+// keeps the rest in `inbox_` until Beast asks again: one syscall per burst, and no read buffer
+// held by an idle connection. Over TLS, OpenSSL already reads whole records; reads pass through.
 #pragma once
 
 #include <cstddef>
@@ -21,11 +28,14 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/socket_base.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -64,6 +74,19 @@ public:
         appended_ += bytes.size();
         if (on_written) waiting_.emplace_back(appended_, std::move(on_written));
     }
+
+    // Plain TCP only: receive through this worker's scratch buffer (see above).
+    void set_read_scratch(std::span<char> scratch) {
+        if constexpr (plain) {
+            error_code ec;
+            next_.socket().non_blocking(true, ec);  // read_some must say would_block, not wait
+            if (!ec) scratch_ = scratch;
+        }
+    }
+
+    // Bytes the client sent before the session began (behind its upgrade request): Beast reads
+    // them first.
+    void unread(std::string_view bytes) { inbox_.insert(inbox_.end(), bytes.begin(), bytes.end()); }
 
     // Bytes accepted but not yet taken by the socket.
     std::size_t buffered() const { return pending_.size() + sending_.size(); }
@@ -107,11 +130,24 @@ public:
         drained_.push_back([h](error_code ec) { (*h)(ec); });
     }
 
-    // AsyncReadStream: the reader is about to wait for the peer, so send the answers first.
+    // AsyncReadStream. Before waiting for the peer, send the answers to what it sent; while
+    // what it sent is still in inbox_, keep collecting them.
     template <class MutableBufferSequence, class ReadHandler>
     auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
-        flush();
-        return next_.async_read_some(buffers, std::forward<ReadHandler>(handler));
+        if (inbox_.empty()) flush();
+        if (inbox_.empty() && scratch_.empty())
+            return next_.async_read_some(buffers, std::forward<ReadHandler>(handler));
+        return boost::asio::async_initiate<ReadHandler, void(error_code, std::size_t)>(
+            [this](auto h, const MutableBufferSequence& b) {
+                if (!inbox_.empty()) {  // no syscall: what the last receive left over
+                    std::size_t n = take_inbox(b);
+                    boost::asio::post(next_.get_executor(),
+                                      boost::beast::bind_front_handler(std::move(h), error_code{}, n));
+                    return;
+                }
+                wait_and_receive(b, std::move(h));
+            },
+            handler, buffers);
     }
 
     // AsyncWriteStream (Beast's own frames and the 101): copied whole, so a frame is never
@@ -135,6 +171,48 @@ public:
     }
 
 private:
+    static constexpr bool plain = requires(Next& n) { n.socket().non_blocking(true); };
+
+    // The read handler keeps the session (and so this layer) alive while the wait is pending.
+    template <class MutableBufferSequence, class Handler>
+    void wait_and_receive(const MutableBufferSequence& b, Handler&& h) {
+        if constexpr (plain) {
+            next_.socket().async_wait(
+                boost::asio::socket_base::wait_read,
+                [this, b, h = std::move(h)](error_code ec) mutable {
+                    std::size_t n = ec ? 0 : receive(b, ec);
+                    if (ec == boost::asio::error::would_block) return wait_and_receive(b, std::move(h));
+                    std::move(h)(ec, n);
+                });
+        }
+    }
+
+    // One non-blocking receive: into the reader's buffer when it is as large as the scratch
+    // (a big payload), else into the scratch, the rest of which waits in inbox_ (empty here).
+    template <class MutableBufferSequence>
+    std::size_t receive(const MutableBufferSequence& b, error_code& ec) {
+        auto& socket = next_.socket();
+        if (boost::asio::buffer_size(b) >= scratch_.size()) return socket.read_some(b, ec);
+        std::size_t got = socket.read_some(boost::asio::buffer(scratch_.data(), scratch_.size()), ec);
+        if (ec) return 0;
+        std::size_t n = boost::asio::buffer_copy(b, boost::asio::buffer(scratch_.data(), got));
+        inbox_.assign(scratch_.data() + n, scratch_.data() + got);
+        return n;
+    }
+
+    template <class MutableBufferSequence>
+    std::size_t take_inbox(const MutableBufferSequence& b) {
+        std::size_t n = boost::asio::buffer_copy(
+            b, boost::asio::buffer(inbox_.data() + inbox_pos_, inbox_.size() - inbox_pos_));
+        inbox_pos_ += n;
+        if (inbox_pos_ == inbox_.size()) {
+            inbox_pos_ = 0;
+            inbox_.clear();
+            if (inbox_.capacity() > keep_capacity) std::vector<char>().swap(inbox_);
+        }
+        return n;
+    }
+
     void on_flushed(error_code ec, std::size_t n) {
         writing_ = false;
         written_ += n;
@@ -177,6 +255,9 @@ private:
     std::weak_ptr<void> owner_;
     std::vector<char> pending_;  // appended, not yet handed to the socket
     std::vector<char> sending_;  // the write in flight
+    std::vector<char> inbox_;    // received, not yet read by Beast (from inbox_pos_ on)
+    std::size_t inbox_pos_ = 0;
+    std::span<char> scratch_;    // the worker's receive buffer (plain TCP), empty: pass through
     std::uint64_t appended_ = 0;  // bytes ever appended / written: match on_written callbacks
     std::uint64_t written_ = 0;
     std::deque<std::pair<std::uint64_t, written_fn>> waiting_;

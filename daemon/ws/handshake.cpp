@@ -248,8 +248,12 @@ void handshake<Stream>::on_auth(auth::auth_outcome&& o) {
 
 template <class Stream>
 void handshake<Stream>::upgrade(auth::identity who) {
+    // The parser stops at the end of the request: anything past it in buffer_ is the client's
+    // first frames, sent without waiting for the 101.
+    auto rest = buffer_.cdata();
     session_start start{&worker_, &hub_, snapshot_, std::move(decision_), parser_->release(),
-                        std::move(client_), std::move(who), std::move(slot_)};
+                        std::move(client_), std::move(who), std::move(slot_),
+                        std::string(static_cast<const char*>(rest.data()), rest.size())};
     worker_.detach(this);
     start_session(std::move(stream_), std::move(start));
 }

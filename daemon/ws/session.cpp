@@ -44,6 +44,7 @@ public:
           remote_(std::move(start.remote)),
           identity_(std::move(start.identity)),
           slot_(std::move(start.slot)),
+          early_bytes_(std::move(start.early_bytes)),
           id_(make_connection_id()),
           timer_(ws_.get_executor()),
           heartbeat_(config().server.heartbeat.interval, config().server.heartbeat.timeout,
@@ -119,6 +120,7 @@ private:
     auth::identity identity_;
     std::vector<std::pair<std::string, std::string>> forwarded_;  // route's forward_headers
     net::conn_slot slot_;
+    std::string early_bytes_;  // until run(): handed to the coalescing layer
     std::string id_;
     std::chrono::system_clock::time_point connected_at_;
     bool in_hub_ = false;
@@ -158,6 +160,9 @@ template <class Stream>
 void session<Stream>::run(upgrade_request&& req) {
     worker_.attach(this->shared_from_this());
     ws_.next_layer().set_owner(this->weak_from_this());
+    ws_.next_layer().set_read_scratch(worker_.read_scratch());
+    ws_.next_layer().unread(early_bytes_);
+    std::string().swap(early_bytes_);
     configure();
     keep_forwarded_headers(req);
     // HyBi-08..12 use the same handshake as version 13; Beast only speaks 13.

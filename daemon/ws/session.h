@@ -32,6 +32,7 @@ struct session_start {
     std::string remote;  // the client's address (after trusted proxies)
     auth::identity identity;  // from the route's auth check; empty user = anonymous
     net::conn_slot slot;  // its share of the connection limits, released when it ends
+    std::string early_bytes;  // what the client sent after its upgrade request (frames already)
 };
 
 // Both run on the worker that owns the stream; they write the 101 and start reading.

@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import {
   startGateway, echoConfig, openWs, collect, tempDir, makeCerts, withTimeout,
+  rawConnect, upgradeRequest, clientFrame, readFrame,
 } from './harness.mjs';
 
 const T = { timeout: 60000 };
@@ -98,6 +99,43 @@ test('1000 pipelined messages come back complete and in order', T, async (t) => 
     assert.equal(r.data.toString(), i % 2 ? `msg-${i}` : `bin-${i}`, `message ${i} out of order`);
   }
   assert.equal(c.queue.length, 0, 'extra messages');
+});
+
+test('frames sent in the same packet as the upgrade request are echoed after the 101', T, async (t) => {
+  const gw = await startGateway(t, echoConfig());
+  const conn = await rawConnect(gw.addr(0));
+  t.after(() => conn.destroy());
+  const bin = crypto.randomBytes(200);
+  await conn.write(Buffer.concat([Buffer.from(upgradeRequest(), 'latin1'),
+    clientFrame(1, 'early'), clientFrame(2, bin)]));
+  const res = await conn.readResponse();
+  assert.equal(res.status, 101);
+  let f = await readFrame(conn);
+  assert.deepEqual([f.opcode, f.payload.toString()], [1, 'early']);
+  f = await readFrame(conn);
+  assert.equal(f.opcode, 2);
+  assert.ok(bin.equals(f.payload), 'binary payload differs');
+});
+
+// The server receives up to 64 KiB at a time and keeps what Beast has not read yet: frames cut
+// at every kind of boundary (header, mask, payload) must come out whole and in order.
+test('a 600 KiB burst of mixed frames written in 997-byte pieces echoes whole and in order', T, async (t) => {
+  const gw = await startGateway(t, echoConfig());
+  const conn = await rawConnect(gw.addr(0));
+  t.after(() => conn.destroy());
+  await conn.write(Buffer.from(upgradeRequest(), 'latin1'));
+  assert.equal((await conn.readResponse()).status, 101);
+  const sizes = [];
+  for (let i = 0; i < 400; i++) sizes.push([0, 1, 125, 126, 1000, 1536, 4000, 70000][i % 8] + (i % 3));
+  const payloads = sizes.map((n) => crypto.randomBytes(n));
+  const burst = Buffer.concat(payloads.map((p) => clientFrame(2, p)));
+  assert.ok(burst.length > 600 * 1024);
+  for (let off = 0; off < burst.length; off += 997) await conn.write(burst.subarray(off, off + 997));
+  for (let i = 0; i < payloads.length; i++) {
+    const f = await readFrame(conn, 10000);
+    assert.equal(f.opcode, 2, `frame ${i}`);
+    assert.ok(payloads[i].equals(f.payload), `frame ${i} (${sizes[i]} bytes) differs`);
+  }
 });
 
 test('several clients at once each get only their own echoes', T, async (t) => {

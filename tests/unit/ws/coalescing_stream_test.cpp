@@ -1,0 +1,180 @@
+// Tests for ws/coalescing_stream over a real loopback TCP connection: what is appended in one
+// turn leaves in one write, in order with Beast-style writes; on_written tells the truth; the
+// receive path serves small reads from one big receive.
+#include "ws/coalescing_stream.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+using layer = wsgated::ws::coalescing_stream<boost::beast::tcp_stream>;
+
+namespace {
+
+struct loopback : ::testing::Test {
+    net::io_context ioc;
+    tcp::socket peer{ioc};  // the "client"
+    std::shared_ptr<layer> out;  // owns itself, as a session owns its layer
+
+    void SetUp() override {
+        tcp::acceptor acc(ioc, {net::ip::make_address("127.0.0.1"), 0});
+        peer.connect(acc.local_endpoint());
+        out = std::make_shared<layer>(boost::beast::tcp_stream(acc.accept()));
+        out->set_owner(out);
+    }
+
+    // Everything the peer can read within a short while, one read_some at a time.
+    std::vector<std::string> peer_reads(std::size_t expect_bytes) {
+        std::vector<std::string> reads;
+        std::size_t total = 0;
+        while (total < expect_bytes) {
+            ioc.restart();
+            ioc.run_for(std::chrono::milliseconds(20));
+            peer.non_blocking(true);
+            char buf[65536];
+            error_code ec;
+            std::size_t n = peer.read_some(net::buffer(buf), ec);
+            if (ec == net::error::would_block) continue;
+            if (ec) break;
+            reads.emplace_back(buf, n);
+            total += n;
+        }
+        ioc.restart();
+        ioc.run_for(std::chrono::milliseconds(20));  // the write's completion
+        return reads;
+    }
+};
+
+}  // namespace
+
+TEST_F(loopback, appends_in_one_turn_leave_in_one_write) {
+    for (int i = 0; i < 100; ++i) out->append("0123456789");
+    out->flush_soon();
+    auto reads = peer_reads(1000);
+    ASSERT_EQ(reads.size(), 1u);
+    EXPECT_EQ(reads[0].size(), 1000u);
+}
+
+TEST_F(loopback, nothing_leaves_without_a_flush) {
+    out->append("held");
+    ioc.run_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(out->buffered(), 4u);
+    out->flush();
+    auto reads = peer_reads(4);
+    ASSERT_EQ(reads.size(), 1u);
+    EXPECT_EQ(reads[0], "held");
+    EXPECT_EQ(out->buffered(), 0u);
+}
+
+TEST_F(loopback, stream_writes_and_appends_keep_their_order) {
+    out->append("a");
+    bool done = false;
+    net::async_write(*out, net::buffer(std::string_view("b")), [&](error_code ec, std::size_t n) {
+        EXPECT_FALSE(ec);
+        EXPECT_EQ(n, 1u);
+        done = true;
+    });
+    out->append("c");
+    auto reads = peer_reads(3);
+    EXPECT_TRUE(done);
+    std::string all;
+    for (auto& r : reads) all += r;
+    EXPECT_EQ(all, "abc");
+}
+
+TEST_F(loopback, on_written_says_true_once_the_bytes_reached_the_socket) {
+    int called = 0;
+    bool result = false;
+    out->append("x", [&](bool w) { ++called; result = w; });
+    EXPECT_EQ(called, 0);
+    out->flush();
+    peer_reads(1);
+    EXPECT_EQ(called, 1);
+    EXPECT_TRUE(result);
+}
+
+TEST_F(loopback, on_written_says_false_when_the_socket_fails_first) {
+    peer.close();
+    out->next_layer().close();
+    int called = 0;
+    bool result = true;
+    out->append("lost", [&](bool w) { ++called; result = w; });
+    out->flush();
+    ioc.run_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(called, 1);
+    EXPECT_FALSE(result);
+}
+
+TEST_F(loopback, drain_completes_after_the_pending_bytes_are_written) {
+    out->append(std::string(100000, 'z'));
+    bool drained = false;
+    out->async_drain([&](error_code ec) {
+        EXPECT_FALSE(ec);
+        EXPECT_EQ(out->buffered(), 0u);
+        drained = true;
+    });
+    auto reads = peer_reads(100000);
+    EXPECT_TRUE(drained);
+}
+
+TEST_F(loopback, small_reads_are_served_from_one_receive) {
+    std::vector<char> scratch(64 * 1024);
+    out->set_read_scratch(scratch);
+    std::string sent;
+    for (int i = 0; i < 1000; ++i) sent += static_cast<char>('a' + i % 26);
+    net::write(peer, net::buffer(sent));
+    std::string got;
+    std::function<void()> read_more = [&] {
+        auto buf = std::make_shared<std::array<char, 7>>();
+        out->async_read_some(net::buffer(*buf), [&, buf](error_code ec, std::size_t n) {
+            ASSERT_FALSE(ec);
+            got.append(buf->data(), n);
+            if (got.size() < sent.size()) read_more();
+        });
+    };
+    read_more();
+    ioc.run_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(got, sent);
+}
+
+TEST_F(loopback, unread_bytes_come_before_the_socket) {
+    std::vector<char> scratch(64 * 1024);
+    out->set_read_scratch(scratch);
+    out->unread("early,");
+    net::write(peer, net::buffer(std::string_view("late")));
+    std::string got;
+    std::function<void()> read_more = [&] {
+        auto buf = std::make_shared<std::array<char, 4>>();
+        out->async_read_some(net::buffer(*buf), [&, buf](error_code ec, std::size_t n) {
+            ASSERT_FALSE(ec);
+            got.append(buf->data(), n);
+            if (got.size() < 10) read_more();
+        });
+    };
+    read_more();
+    ioc.run_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(got, "early,late");
+}
+
+TEST_F(loopback, the_peer_closing_ends_a_pending_read_with_eof) {
+    std::vector<char> scratch(64 * 1024);
+    out->set_read_scratch(scratch);
+    error_code got;
+    char buf[16];
+    out->async_read_some(net::buffer(buf), [&](error_code ec, std::size_t) { got = ec; });
+    peer.close();
+    ioc.run_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(got, net::error::eof);
+}
