@@ -25,7 +25,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
@@ -42,6 +41,8 @@
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/websocket/teardown.hpp>
+
+#include "ws/lazy_fifo.h"
 
 namespace wsgated::ws {
 
@@ -72,14 +73,14 @@ public:
         }
         pending_.insert(pending_.end(), bytes.begin(), bytes.end());
         appended_ += bytes.size();
-        if (on_written) waiting_.emplace_back(appended_, std::move(on_written));
+        if (on_written) waiting_.push_back({appended_, std::move(on_written)});
     }
 
     // Plain TCP only: receive through this worker's scratch buffer (see above).
     void set_read_scratch(std::span<char> scratch) {
         if constexpr (plain) {
             error_code ec;
-            next_.socket().non_blocking(true, ec);  // read_some must say would_block, not wait
+            socket().non_blocking(true, ec);  // read_some must say would_block, not wait
             if (!ec) scratch_ = scratch;
         }
     }
@@ -171,13 +172,20 @@ public:
     }
 
 private:
-    static constexpr bool plain = requires(Next& n) { n.socket().non_blocking(true); };
+    // Plain TCP: the socket itself, or Beast's tcp_stream around one (not TLS).
+    static constexpr bool bare = requires(Next& n) { n.non_blocking(true); };
+    static constexpr bool plain = bare || requires(Next& n) { n.socket().non_blocking(true); };
+
+    auto& socket() {
+        if constexpr (bare) return next_;
+        else return next_.socket();
+    }
 
     // The read handler keeps the session (and so this layer) alive while the wait is pending.
     template <class MutableBufferSequence, class Handler>
     void wait_and_receive(const MutableBufferSequence& b, Handler&& h) {
         if constexpr (plain) {
-            next_.socket().async_wait(
+            socket().async_wait(
                 boost::asio::socket_base::wait_read,
                 [this, b, h = std::move(h)](error_code ec) mutable {
                     std::size_t n = ec ? 0 : receive(b, ec);
@@ -191,7 +199,7 @@ private:
     // (a big payload), else into the scratch, the rest of which waits in inbox_ (empty here).
     template <class MutableBufferSequence>
     std::size_t receive(const MutableBufferSequence& b, error_code& ec) {
-        auto& socket = next_.socket();
+        auto& socket = this->socket();
         if (boost::asio::buffer_size(b) >= scratch_.size()) return socket.read_some(b, ec);
         std::size_t got = socket.read_some(boost::asio::buffer(scratch_.data(), scratch_.size()), ec);
         if (ec) return 0;
@@ -245,7 +253,7 @@ private:
 
     void notify_all(bool written) {
         auto waiting = std::move(waiting_);
-        waiting_.clear();
+        waiting_ = {};
         for (auto& w : waiting) w.second(written);
     }
 
@@ -260,7 +268,7 @@ private:
     std::span<char> scratch_;    // the worker's receive buffer (plain TCP), empty: pass through
     std::uint64_t appended_ = 0;  // bytes ever appended / written: match on_written callbacks
     std::uint64_t written_ = 0;
-    std::deque<std::pair<std::uint64_t, written_fn>> waiting_;
+    lazy_fifo<std::pair<std::uint64_t, written_fn>> waiting_;
     std::vector<std::function<void(error_code)>> drained_;
     error_code error_;
     bool writing_ = false;

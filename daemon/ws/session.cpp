@@ -7,7 +7,6 @@
 // that negotiated permessage-deflate, the data frames too (queue_ → do_write, one at a time).
 #include "ws/session.h"
 
-#include <deque>
 
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -20,6 +19,7 @@
 #include "ws/connection_id.h"
 #include "ws/deflate_offer.h"
 #include "ws/heartbeat.h"
+#include "ws/lazy_fifo.h"
 #include "ws/rate_limit.h"
 #include "ws/server_frame.h"
 
@@ -97,12 +97,20 @@ private:
     void on_heartbeat(error_code ec);
     void on_control(websocket::frame_type kind, beast::string_view payload);
 
+    // Closes the TCP connection under the stream at once (no close handshake).
+    void drop_tcp() {
+        auto& lowest = beast::get_lowest_layer(ws_);
+        error_code ignored;
+        if constexpr (requires { lowest.socket(); }) lowest.socket().close(ignored);
+        else lowest.close(ignored);
+    }
+
     const config::gateway_config& config() const { return snapshot_->config(); }
     const config::route_config& route() const { return *decision_.route->config; }
 
     websocket::stream<coalescing_stream<Stream>> ws_;
     beast::flat_buffer buffer_;
-    std::deque<backend::message> queue_;  // permessage-deflate only: Beast compresses and frames
+    lazy_fifo<backend::message> queue_;  // permessage-deflate only: Beast compresses and frames
     std::size_t queued_bytes_ = 0;
     bool direct_ = true;  // we frame data ourselves (no permessage-deflate on this connection)
     bool writing_ = false;
@@ -137,7 +145,8 @@ private:
 template <class Stream>
 void session<Stream>::configure() {
     const auto& lim = config().server.limits;
-    beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts below take over
+    if constexpr (requires { beast::get_lowest_layer(ws_).expires_never(); })
+        beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts below take over
     websocket::stream_base::timeout t{};
     t.handshake_timeout = lim.handshake_timeout;  // the 101 write and the closing handshake
     t.idle_timeout = websocket::stream_base::none();  // our heartbeat does it, with RTTs
@@ -263,7 +272,7 @@ void session<Stream>::on_heartbeat(error_code ec) {
         // A dead peer will not answer a close frame either: drop the TCP connection.
         spdlog::debug("connection {}: no pong or data within the heartbeat timeout, reaped", id_);
         hub_.metrics.heartbeat_timeouts.inc();
-        beast::get_lowest_layer(ws_).close();
+        drop_tcp();
         return;
     case heartbeat::action::send_ping:
         if (!pinging_ && !closing_) {
@@ -328,7 +337,7 @@ void session<Stream>::fail_inflate(error_code ec) {
     if (writing_) return finish(ec);
     ws_.next_layer().append({frame, sizeof frame});
     ws_.next_layer().async_drain([self = this->shared_from_this(), ec](error_code) {
-        beast::get_lowest_layer(self->ws_).close();
+        self->drop_tcp();
         self->finish(ec);
     });
 }
@@ -419,9 +428,11 @@ void session<Stream>::on_write(error_code ec, std::size_t) {
     queued_bytes_ -= size;
     sent_->inc();
     hub_.metrics.bytes_sent.inc(size);
-    if (queue_.front().on_written) queue_.front().on_written(true);
+    // Popped before the callback runs: it may send (and so push or start the next write).
+    auto done = std::move(queue_.front().on_written);
     queue_.pop_front();
-    if (!queue_.empty() && !closing_) do_write();
+    if (done) done(true);
+    if (!queue_.empty() && !closing_ && !writing_) do_write();
 }
 
 template <class Stream>
@@ -434,7 +445,7 @@ void session<Stream>::close(std::uint16_t code, std::string_view reason) {
     timer_.async_wait([self = this->shared_from_this()](error_code ec) {
         if (ec || self->finished_) return;
         spdlog::debug("connection {}: close handshake not done in time, dropped", self->id_);
-        beast::get_lowest_layer(self->ws_).close();
+        self->drop_tcp();
     });
     websocket::close_reason cr;
     cr.code = code;
@@ -466,10 +477,11 @@ void session<Stream>::finish(error_code ec) {
     }
     // Replies still queued can no longer be delivered: say so in the metrics (and to whoever
     // waits for one to be written).
-    if (!queue_.empty()) hub_.metrics.messages_dropped.with({"connection_closed"}).inc(queue_.size());
-    for (auto& m : queue_)
-        if (m.on_written) m.on_written(false);
+    auto left = std::move(queue_);
     queue_.clear();
+    if (!left.empty()) hub_.metrics.messages_dropped.with({"connection_closed"}).inc(left.size());
+    for (auto& m : left)
+        if (m.on_written) m.on_written(false);
     queued_bytes_ = 0;
     timer_.cancel();
     worker_.detach(this);
@@ -477,9 +489,22 @@ void session<Stream>::finish(error_code ec) {
 
 }  // namespace
 
+// A plain session runs on the bare socket, bound to its worker's io_context: Beast's
+// tcp_stream (a second heap object with two timers, ~0.5 KiB) only served the handshake's
+// timeouts, and the type-erased executor cost a copy per operation (docs/performance.md).
 void start_session(plain_stream&& stream, session_start&& start) {
     auto req = std::move(start.request);
-    std::make_shared<session<plain_stream>>(std::move(stream), std::move(start))->run(std::move(req));
+    error_code ec;
+    auto released = stream.release_socket();
+    auto protocol = released.local_endpoint(ec).protocol();
+    auto fd = ec ? released.native_handle() : released.release(ec);
+    plain_socket socket(start.worker->ioc().get_executor());
+    if (!ec) socket.assign(protocol, fd, ec);
+    if (ec) {  // the client is already gone; its slot is released with `start`
+        spdlog::debug("session from {}: {}", start.remote, ec.message());
+        return;
+    }
+    std::make_shared<session<plain_socket>>(std::move(socket), std::move(start))->run(std::move(req));
 }
 
 void start_session(tls_stream&& stream, session_start&& start) {

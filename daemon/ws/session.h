@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -20,7 +21,9 @@
 
 namespace wsgated::ws {
 
-using plain_stream = boost::beast::tcp_stream;
+using plain_stream = boost::beast::tcp_stream;  // what the handshake hands over
+using plain_socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp,
+                                                      boost::asio::io_context::executor_type>;
 using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
 struct session_start {
