@@ -98,6 +98,25 @@ class TlsTest(unittest.IsolatedAsyncioTestCase):
             await ws.send("by name")
             self.assertEqual(await asyncio.wait_for(ws.recv(), TIMEOUT), "by name")
 
+    def test_a_second_connection_resumes_the_tls_session_by_ticket(self) -> None:
+        # The server keeps no session cache (tls_context): resumption must work by ticket, in
+        # TLS 1.2 and in 1.3 (whose ticket arrives after the handshake, read with the 101).
+        import socket
+        for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+            ctx = ssl.create_default_context(cafile=self.pki.ca)
+            ctx.minimum_version = ctx.maximum_version = version
+            session, reused = None, []
+            for _ in range(2):
+                raw = socket.create_connection(self.gw.addr(0), timeout=TIMEOUT)
+                with ctx.wrap_socket(raw, server_hostname="127.0.0.1", session=session) as tls:
+                    tls.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                                b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+                    self.assertTrue(tls.recv(4096).startswith(b"HTTP/1.1 101"))
+                    reused.append(tls.session_reused)
+                    session = tls.session
+            self.assertEqual(reused, [False, True], version)
+
     async def test_wss_with_another_ca_fails_verification(self) -> None:
         ctx = ssl.create_default_context(cafile=self.other.ca)
         with self.assertRaises(ssl.SSLCertVerificationError):
