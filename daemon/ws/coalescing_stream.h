@@ -8,8 +8,9 @@
 //   - when the websocket reader is about to wait for the peer (async_read_some): everything the
 //     messages just read produced goes in one write, the "cork" of uWebSockets (not while
 //     the last receive still holds unread frames: those answers join in);
-//   - on flush_soon(), a flush posted once per event-loop turn, for what is sent outside a read
-//     (backend replies, room publishes, Beast's pings and close frames).
+//   - on flush() for what the session sends outside a read (backend replies, room publishes:
+//     what follows while that write is in flight joins the next one), and on flush_soon(), a
+//     flush posted once per event-loop turn (Beast's pings, pongs and close frames).
 // One socket write is in flight at a time; bytes that arrive meanwhile collect in the second
 // buffer (double buffering) and go in the next one.
 //

@@ -382,7 +382,9 @@ void session<Stream>::send_direct(std::string_view payload, bool binary,
     out.append(payload, std::move(done));
     sent_->inc();
     hub_.metrics.bytes_sent.inc(payload.size());
-    if (!in_read_) out.flush_soon();  // inside a read, the next read flushes (see on_read)
+    // Outside a read (a reply, a publish) the write starts now: the first member of a room hears
+    // first, and what follows while it is in flight joins the next write.
+    if (!in_read_) out.flush();  // inside a read, the next read flushes (see on_read)
 }
 
 // Never an unbounded buffer: what is queued and not yet taken by the socket stays within
