@@ -230,15 +230,18 @@ private:
             failed_ = true;
             error_ = ec;
             pending_.clear();
-            notify_all(false);
+        } else if (!pending_.empty()) {
+            flush();
         } else {
-            notify_written();
-            if (!pending_.empty()) return flush();
             // A burst (a 64 KiB message, a backlog) should not pin its buffers on an idle
             // connection: per-connection memory is a product figure.
             if (sending_.capacity() > keep_capacity) std::vector<char>().swap(sending_);
             if (pending_.capacity() > keep_capacity) std::vector<char>().swap(pending_);
         }
+        // Callbacks last, once the buffers are settled: one may append and start a write.
+        if (ec) notify_all(false);
+        else notify_written();
+        if (writing_) return;  // more is on its way: a drain waits for that too
         auto drained = std::move(drained_);
         drained_.clear();
         for (auto& d : drained) d(error_);

@@ -178,3 +178,21 @@ TEST_F(loopback, the_peer_closing_ends_a_pending_read_with_eof) {
     ioc.run_for(std::chrono::milliseconds(200));
     EXPECT_EQ(got, net::error::eof);
 }
+
+// A callback that sends (the control API's ?wait=written could) appends and starts a write
+// while the layer is finishing the last one: that write's buffer must survive it.
+TEST_F(loopback, a_written_callback_that_sends_again_is_safe) {
+    std::string first(100000, 'a'), second(100000, 'b');
+    bool second_written = false;
+    out->append(first, [&](bool w) {
+        ASSERT_TRUE(w);
+        out->append(second, [&](bool w2) { second_written = w2; });
+        out->flush();
+    });
+    out->flush();
+    auto reads = peer_reads(200000);
+    std::string all;
+    for (auto& r : reads) all += r;
+    EXPECT_EQ(all, first + second);
+    EXPECT_TRUE(second_written);
+}
