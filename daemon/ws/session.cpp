@@ -7,6 +7,7 @@
 // that negotiated permessage-deflate, the data frames too (queue_ → do_write, one at a time).
 #include "ws/session.h"
 
+#include <unistd.h>
 
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -499,9 +500,12 @@ void start_session(plain_stream&& stream, session_start&& start) {
     error_code ec;
     auto released = stream.release_socket();
     auto protocol = released.local_endpoint(ec).protocol();
-    auto fd = ec ? released.native_handle() : released.release(ec);
     plain_socket socket(start.worker->ioc().get_executor());
-    if (!ec) socket.assign(protocol, fd, ec);
+    if (!ec) {
+        auto fd = released.release(ec);  // on failure `released` still owns (and closes) it
+        if (!ec) socket.assign(protocol, fd, ec);
+        if (ec && fd >= 0 && !socket.is_open()) ::close(fd);  // owned by nobody now
+    }
     if (ec) {  // the client is already gone; its slot is released with `start`
         spdlog::debug("session from {}: {}", start.remote, ec.message());
         return;
