@@ -74,7 +74,9 @@ public:
         }
         pending_.insert(pending_.end(), bytes.begin(), bytes.end());
         appended_ += bytes.size();
-        if (on_written) waiting_.push_back({appended_, std::move(on_written)});
+        if (!on_written) return;
+        if (appended_ == written_) return on_written(true);  // all of it reached the socket
+        waiting_.push_back({appended_, std::move(on_written)});
     }
 
     // Plain TCP only: receive through this worker's scratch buffer (see above).
@@ -152,8 +154,10 @@ public:
             handler, buffers);
     }
 
-    // AsyncWriteStream (Beast's own frames and the 101): copied whole, so a frame is never
-    // split by bytes appended between two of its writes.
+    // AsyncWriteStream (Beast's own frames and the 101). Each call's bytes are copied whole,
+    // but asio::async_write splits more than 64 KiB over several calls with a posted completion
+    // between them: only Beast's control frames (≤ 131 bytes) are sure to arrive in one call, so
+    // the session appends directly only on connections where Beast writes no data frames.
     template <class ConstBufferSequence, class WriteHandler>
     auto async_write_some(const ConstBufferSequence& buffers, WriteHandler&& handler) {
         return boost::asio::async_initiate<WriteHandler, void(error_code, std::size_t)>(

@@ -21,8 +21,17 @@ public:
 
     void pop_front() {
         items_[head_++] = T{};  // let go of what it holds now, not when the queue empties
-        if (empty()) clear();
+        if (empty()) return clear();
+        // A queue that never quite empties (a steady stream) drops its popped prefix once it
+        // is half the storage: amortised O(1), storage within twice what is queued.
+        if (head_ >= 32 && head_ * 2 >= items_.size()) {
+            items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+            head_ = 0;
+        }
     }
+
+    // Items stored, popped ones not yet dropped included (what the queue costs).
+    std::size_t stored() const { return items_.size(); }
 
     void clear() {
         std::vector<T>().swap(items_);

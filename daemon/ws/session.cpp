@@ -289,6 +289,16 @@ void session<Stream>::on_heartbeat(error_code ec) {
 template <class Stream>
 void session<Stream>::on_control(websocket::frame_type kind, beast::string_view) {
     auto now = heartbeat::clock::now();
+    if (kind == websocket::frame_type::ping && ws_.next_layer().buffered() > config().server.limits.send_queue) {
+        // Beast answers each ping with a pong and, the coalescing layer taking writes at once,
+        // reads on: a client that pings and never reads would grow our buffer without bound.
+        // Over send_queue it is a slow consumer; a close frame would only queue behind, so the
+        // TCP connection goes.
+        hub_.metrics.slow_consumer_closes.inc();
+        spdlog::debug("connection {}: pings while {} bytes wait to be read, dropped", id_,
+                      ws_.next_layer().buffered());
+        return drop_tcp();
+    }
     if (kind != websocket::frame_type::pong) return heartbeat_.on_activity(now);
     if (auto rtt = heartbeat_.on_pong(now))
         hub_.metrics.ping_rtt.observe(std::chrono::duration<double>(*rtt).count());
@@ -335,7 +345,10 @@ void session<Stream>::on_read(error_code ec, std::size_t n) {
 template <class Stream>
 void session<Stream>::fail_inflate(error_code ec) {
     static const char frame[] = {'\x88', '\x02', '\x03', '\xEF'};  // close, 1007
-    if (writing_) return finish(ec);
+    if (writing_ || closing_) {  // mid-frame, or our close frame is out already (one only)
+        drop_tcp();
+        return finish(ec);
+    }
     ws_.next_layer().append({frame, sizeof frame});
     ws_.next_layer().async_drain([self = this->shared_from_this(), ec](error_code) {
         self->drop_tcp();
@@ -434,7 +447,9 @@ void session<Stream>::on_write(error_code ec, std::size_t) {
     // Popped before the callback runs: it may send (and so push or start the next write).
     auto done = std::move(queue_.front().on_written);
     queue_.pop_front();
-    if (done) done(true);
+    // Beast's write ends when the coalescing layer has the bytes; the callback is promised the
+    // socket, so it waits there for them.
+    if (done) ws_.next_layer().append({}, std::move(done));
     if (!queue_.empty() && !closing_ && !writing_) do_write();
 }
 

@@ -219,6 +219,32 @@ test('send_queue: a client that sends but never reads is closed 1008 "slow consu
   await waitForMetric(gw, 'wsgate_connections', { route: '/echo' }, (v) => v === 0, 5000);
 });
 
+// Each ping gets a pong; a client that pings and never reads must not grow the server's buffer
+// of unread pongs without bound: past send_queue it is a slow consumer, and its TCP goes.
+test('send_queue: a client that floods pings and never reads is dropped as a slow consumer', T, async (t) => {
+  const gw = await startGateway(t, echoConfig({ extraServer: '  limits: {send_queue: 64KiB}\n' }));
+  const res = await rawUpgrade(t, gw);
+  assert.equal(res.status, 101);
+  const conn = res.conn;
+  conn.sock.pause();  // never read
+  const ping = clientFrame(0x9, Buffer.alloc(125, 0x70));
+  const t0 = Date.now();
+  let sent = 0;
+  while (!conn.closed && !conn.error && Date.now() - t0 < 10000) {
+    if (conn.sock.writableLength > 256 * 1024) {
+      await new Promise((r) => { const tm = setTimeout(r, 50); conn.sock.once('drain', () => { clearTimeout(tm); r(); }); });
+      continue;
+    }
+    conn.sock.write(Buffer.concat(Array(64).fill(ping)));
+    sent += 64;
+    await new Promise((r) => setImmediate(r));
+  }
+  const m = await metrics(gw);
+  assert.ok(conn.closed || conn.error, `still open after ${sent} pings in 10 s`);
+  assert.equal(metricValue(m, 'wsgate_slow_consumer_closes_total'), 1, 'wsgate_slow_consumer_closes_total');
+  await waitForMetric(gw, 'wsgate_connections', { route: '/echo' }, (v) => v === 0, 5000);
+});
+
 // ---------------------------------------------------------------- messages_per_second
 const rateRoutes = `  - path: /drop
     backend: echo

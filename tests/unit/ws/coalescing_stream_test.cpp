@@ -196,3 +196,16 @@ TEST_F(loopback, a_written_callback_that_sends_again_is_safe) {
     EXPECT_EQ(all, first + second);
     EXPECT_TRUE(second_written);
 }
+
+TEST_F(loopback, an_empty_append_reports_when_what_came_before_is_written) {
+    bool now = false;
+    out->append({}, [&](bool w) { now = w; });
+    EXPECT_TRUE(now);  // nothing pending: written already
+    out->append("x");
+    int called = 0;
+    out->append({}, [&](bool w) { called += w ? 1 : 100; });
+    EXPECT_EQ(called, 0);
+    out->flush();
+    peer_reads(1);
+    EXPECT_EQ(called, 1);
+}

@@ -45,3 +45,16 @@ TEST(lazy_fifo, emptying_starts_over_from_no_storage) {
     q.clear();
     EXPECT_TRUE(q.empty());
 }
+
+TEST(lazy_fifo, a_queue_that_never_empties_keeps_its_storage_bounded) {
+    lazy_fifo<int> q;
+    q.push_back(0);
+    for (int i = 1; i < 100000; ++i) {
+        q.push_back(i);
+        EXPECT_EQ(q.front(), i - 1);
+        q.pop_front();
+    }
+    EXPECT_EQ(q.size(), 1u);
+    EXPECT_EQ(q.front(), 99999);
+    EXPECT_LE(q.stored(), 64u);
+}
