@@ -200,12 +200,13 @@ private:
         }
     }
 
-    // One non-blocking receive: into the reader's buffer when it is as large as the scratch
-    // (a big payload), else into the scratch, the rest of which waits in inbox_ (empty here).
+    // One non-blocking receive: straight into the reader's buffer when it is large (Beast
+    // reading a long payload: nothing left over to keep, no per-receive allocation of inbox_),
+    // else into the scratch, the rest of which waits in inbox_ (empty here).
     template <class MutableBufferSequence>
     std::size_t receive(const MutableBufferSequence& b, error_code& ec) {
         auto& socket = this->socket();
-        if (boost::asio::buffer_size(b) >= scratch_.size()) return socket.read_some(b, ec);
+        if (boost::asio::buffer_size(b) >= keep_capacity) return socket.read_some(b, ec);
         std::size_t got = socket.read_some(boost::asio::buffer(scratch_.data(), scratch_.size()), ec);
         if (ec) return 0;
         std::size_t n = boost::asio::buffer_copy(b, boost::asio::buffer(scratch_.data(), got));
