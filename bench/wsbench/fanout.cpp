@@ -156,23 +156,16 @@ void publisher_worker::on_bytes(conn& c, std::uint8_t* p, std::size_t n, std::in
         if (!c.rd.feed(p, n, sink) && c.fd >= 0) protocol_error(c);
         return;
     }
-    while (n > 0 && c.fd >= 0) {
-        std::size_t used = 0;
-        auto r = c.hr.feed(p, n, used);
-        p += used;
-        n -= used;
-        if (r == http_reader::result::bad) {
-            note(err::http, "publish: " + c.hr.why());
-            return end(c, err::http);
-        }
-        if (r != http_reader::result::answer) continue;
+    read_answers(c, p, n, "publish: ", [this](conn& c) {
         waiting_ = false;
         if (c.hr.status() < 200 || c.hr.status() > 299) {
             st.count(err::http);
             note(err::http, "publish answered " + std::to_string(c.hr.status()));
         }
-        if (c.hr.closes()) return end(c, err::none);
-    }
+        if (!c.hr.closes()) return true;
+        end(c, err::none);
+        return false;
+    });
 }
 
 void publisher_worker::on_ended(conn& c, err why, std::int64_t now) {

@@ -28,18 +28,7 @@ void http_worker::top_up(conn& c) {
 
 void http_worker::on_bytes(conn& c, std::uint8_t* p, std::size_t n, std::int64_t) {
     std::int64_t now = now_ns();
-    while (n > 0 && c.fd >= 0) {
-        std::size_t used = 0;
-        auto r = c.hr.feed(p, n, used);
-        p += used;
-        n -= used;
-        if (r == http_reader::result::bad) {
-            note(err::http, c.hr.why());
-            return end(c, err::http);
-        }
-        if (r == http_reader::result::answer && !on_answer(c, now)) return;
-    }
-    if (c.fd >= 0) top_up(c);
+    if (read_answers(c, p, n, "", [this, now](conn& c) { return on_answer(c, now); })) top_up(c);
 }
 
 bool http_worker::on_answer(conn& c, std::int64_t now) {

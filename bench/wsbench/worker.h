@@ -61,6 +61,26 @@ protected:
     void note(err e, const std::string& detail);
     bool reply_control(conn& c, std::uint8_t op, std::uint8_t* p, std::size_t n);
 
+    // HTTP answers off c (http and fan-out's HTTP publisher): feeds c.hr and calls
+    // on_answer(c) for each complete one; on_answer returns false once it ended c. A malformed
+    // answer is noted (`what` first) and ends c. Returns whether c is still open.
+    template <class OnAnswer>
+    bool read_answers(conn& c, std::uint8_t* p, std::size_t n, const char* what, OnAnswer&& on_answer) {
+        while (n > 0 && c.fd >= 0) {
+            std::size_t used = 0;
+            auto r = c.hr.feed(p, n, used);
+            p += used;
+            n -= used;
+            if (r == http_reader::result::bad) {
+                note(err::http, what + c.hr.why());
+                end(c, err::http);
+                return false;
+            }
+            if (r == http_reader::result::answer && !on_answer(c)) return false;
+        }
+        return c.fd >= 0;
+    }
+
     run_context& rc_;
     const target& tgt_;
     const std::string& upgrade_;

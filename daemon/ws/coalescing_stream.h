@@ -206,7 +206,7 @@ private:
     template <class MutableBufferSequence>
     std::size_t receive(const MutableBufferSequence& b, error_code& ec) {
         auto& socket = this->socket();
-        if (boost::asio::buffer_size(b) >= keep_capacity) return socket.read_some(b, ec);
+        if (boost::asio::buffer_size(b) >= direct_read_min) return socket.read_some(b, ec);
         std::size_t got = socket.read_some(boost::asio::buffer(scratch_.data(), scratch_.size()), ec);
         if (ec) return 0;
         std::size_t n = boost::asio::buffer_copy(b, boost::asio::buffer(scratch_.data(), got));
@@ -266,7 +266,8 @@ private:
         for (auto& w : waiting) w.second(written);
     }
 
-    static constexpr std::size_t keep_capacity = 16 * 1024;
+    static constexpr std::size_t keep_capacity = 16 * 1024;    // kept by an idle connection
+    static constexpr std::size_t direct_read_min = 16 * 1024;  // a read this large skips scratch
 
     Next next_;
     std::weak_ptr<void> owner_;
