@@ -10,7 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "config/loader.h"
+#include "loader/loader.h"
 #include "server/logging.h"
 #include "server/server.h"
 

@@ -7,7 +7,7 @@
 
 #include "admin/control_api.h"
 #include "metrics/exposition.h"
-#include "ws/upgrade.h"
+#include "text/http_text.h"
 
 namespace wsgated::admin {
 namespace {
@@ -37,9 +37,10 @@ response read_endpoint(const request& req, const admin_state& state, std::string
     auto r = reply_to::of(req);
     if (!is_read(req)) return method_not_allowed(r, "GET, HEAD");
     if (path == "/metrics")
-        return make_response(r, http::status::ok, state.hub->metrics.scrape(), metrics::text_content_type);
+        return make_response(r, http::status::ok, state.state->metrics.scrape(), metrics::text_content_type);
     if (path == "/healthz") return json(r, http::status::ok, boost::json::object{{"status", "ok"}});
-    bool ready = state.ready && state.ready();
+    // Not draining, listeners bound, and the cluster bus (if any) reaches the other nodes.
+    bool ready = state.ready && state.ready() && state.delivery->bus_connected();
     return json(r, ready ? http::status::ok : http::status::service_unavailable,
                 boost::json::object{{"status", ready ? "ready" : "not ready"}});
 }
@@ -54,7 +55,7 @@ bool token_matches(std::string_view presented, std::string_view expected) {
 }
 
 void route_admin(const request& req, const admin_state& state, responder done) {
-    auto path = ws::target_path(req.target());
+    auto path = text::target_path(req.target());
     if (path == "/v1" || path.starts_with("/v1/")) {
         if (auto refused = refuse_v1(req, state)) return done(std::move(*refused));
         return handle_control(req, state, std::move(done));

@@ -10,12 +10,15 @@
 
 #include "admin/responses.h"
 #include "config/gateway_config.h"
-#include "hub/hub.h"
+#include "core/process_state.h"
+#include "hub/delivery.h"
 
 namespace wsgated::admin {
 
 struct admin_state {
-    hub::hub* hub = nullptr;
+    core::process_state* state = nullptr;
+    hub::delivery* delivery = nullptr;
+    hub::reply_executor executor;  // where delivery answers: the admin listener's thread
     std::string token;             // empty: /v1 answers 403
     std::function<bool()> ready;   // listeners bound and not draining
     std::function<config::config_ptr()> config;  // the current snapshot's config (limits)

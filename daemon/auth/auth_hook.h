@@ -11,12 +11,12 @@
 #include <vector>
 
 #include "auth/identity.h"
-#include "ws/upgrade.h"
+#include "core/upgrade_request.h"
 
 namespace wsgated::auth {
 
 struct auth_input {
-    const ws::upgrade_request& request;
+    const core::upgrade_request& request;
     std::string_view remote;  // the client's address (after trusted proxies)
     unsigned worker;          // the worker the handshake runs on
     std::chrono::milliseconds time_left;  // of the handshake_timeout

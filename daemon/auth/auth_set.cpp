@@ -6,11 +6,11 @@
 
 namespace wsgated::auth {
 
-auth_set::auth_set(const config::gateway_config& cfg, hub::hub& hub) {
+auth_set::auth_set(const config::gateway_config& cfg, core::process_state& state) {
     for (const auto& route : cfg.routes) {
         switch (route.auth.type) {
         case config::auth_type::none: break;
-        case config::auth_type::http: hooks_[&route] = std::make_unique<http_hook>(route.auth.http, hub); break;
+        case config::auth_type::http: hooks_[&route] = std::make_unique<http_hook>(route.auth.http, state); break;
         case config::auth_type::jwt: hooks_[&route] = std::make_unique<jwt_hook>(route.auth.jwt); break;
         }
     }

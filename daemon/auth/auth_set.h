@@ -8,15 +8,13 @@
 #include "auth/auth_hook.h"
 #include "config/gateway_config.h"
 
-namespace wsgated::hub {
-class hub;
-}
+#include "core/process_state.h"
 
 namespace wsgated::auth {
 
 class auth_set {
 public:
-    auth_set(const config::gateway_config& cfg, hub::hub& hub);
+    auth_set(const config::gateway_config& cfg, core::process_state& state);
     // nullptr: the route has no auth (anyone may connect).
     auth_hook* find(const config::route_config& route) const;
 

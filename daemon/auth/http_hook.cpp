@@ -9,7 +9,6 @@
 #include <boost/range/iterator_range.hpp>
 #include <spdlog/spdlog.h>
 
-#include "hub/hub.h"
 
 namespace wsgated::auth {
 namespace {
@@ -47,7 +46,7 @@ bool read_identity(const json::object& o, identity& who) {
 
 }  // namespace
 
-auth_outcome read_hook_answer(const backend::http_response& res) {
+auth_outcome read_hook_answer(const http_client::http_response& res) {
     unsigned status = res.result_int();
     if (status < 200 || status >= 300) {
         auth_outcome o;  // the hook's refusal, passed on as it is
@@ -71,24 +70,19 @@ auth_outcome read_hook_answer(const backend::http_response& res) {
     return o;
 }
 
-http_hook::http_hook(const config::auth_http_config& cfg, hub::hub& hub) : cfg_(cfg), hub_(hub) {
-    backend::http_pool_options o;
+http_hook::http_hook(const config::auth_http_config& cfg, core::process_state& state) : cfg_(cfg), state_(state) {
+    http_client::http_pool_options o;
     o.endpoint = cfg.endpoint;
     o.timeout = cfg.timeout.count() > 0 ? cfg.timeout : std::chrono::milliseconds(5000);
     o.body_limit = 64 * 1024;
     // Hook calls share one process-wide bound, like a backend's (64: a hook is a web app).
-    auto budget = std::make_shared<backend::connection_budget>(64);
-    for (unsigned i = 0; i < hub.workers(); ++i) {
-        pools_.push_back(std::make_shared<backend::http_pool>(hub.context(i), o, budget));
-        budget->add_pool(hub.context(i), pools_.back());
-    }
+    auto budget = std::make_shared<http_client::connection_budget>(64);
+    pools_ = std::make_unique<core::per_worker<http_client::http_pool>>(state, [&](unsigned, auto& ioc) {
+        auto pool = std::make_shared<http_client::http_pool>(ioc, o, budget);
+        budget->add_pool(ioc, pool);
+        return pool;
+    });
     if (cfg.cache_ttl.count() > 0) cache_ = std::make_shared<auth_cache>(cfg.cache_size, cfg.cache_ttl);
-}
-
-// Each pool is destroyed on its own worker: its sockets are registered with that event loop.
-http_hook::~http_hook() {
-    for (unsigned i = 0; i < pools_.size(); ++i)
-        boost::asio::post(hub_.context(i), [p = std::move(pools_[i])] {});
 }
 
 // What the hook sees: the path (with its query) and every field of the forwarded headers, as
@@ -111,8 +105,8 @@ std::string http_hook::cache_key(const auth_input& in) const {
     return key;
 }
 
-backend::http_request http_hook::make_request(const auth_input& in) const {
-    backend::http_request req{backend::http::verb::get, cfg_.endpoint.target, 11};
+http_client::http_request http_hook::make_request(const auth_input& in) const {
+    http_client::http_request req{boost::beast::http::verb::get, cfg_.endpoint.target, 11};
     for (const auto& name : cfg_.forward_headers)
         for (const auto& f : boost::make_iterator_range(in.request.equal_range(name))) req.insert(name, f.value());
     req.set("WSGate-Path", in.request.target());
@@ -131,13 +125,13 @@ void http_hook::check(const auth_input& in, auth_callback cb) {
     auto timeout = cfg_.timeout.count() > 0 ? std::min(cfg_.timeout, in.time_left) : in.time_left;
     if (timeout.count() <= 0) return cb(unavailable("timeout", "no time left for the hook"));
     // The callback may run after a reload destroyed this hook: it holds the cache, not `this`.
-    pools_[in.worker]->submit(
+    pools_->on(in.worker)->submit(
         make_request(in),
         [cb = std::move(cb), cache = cache_, key = std::move(key), negative = cfg_.cache_negative](
-            backend::http_result&& r) {
-            if (r.failure != backend::http_failure::none) {
-                bool slow = r.failure == backend::http_failure::timeout ||
-                            r.failure == backend::http_failure::overloaded;
+            http_client::http_result&& r) {
+            if (r.failure != http_client::http_failure::none) {
+                bool slow = r.failure == http_client::http_failure::timeout ||
+                            r.failure == http_client::http_failure::overloaded;
                 return cb(unavailable(slow ? "timeout" : "error",
                                       slow ? "hook did not answer in time" : "hook unreachable or broken"));
             }

@@ -13,35 +13,33 @@
 
 #include "auth/auth_cache.h"
 #include "auth/auth_hook.h"
-#include "backend/http_pool.h"
+#include "http_client/http_pool.h"
 #include "config/gateway_config.h"
 
-namespace wsgated::hub {
-class hub;
-}
+#include "core/per_worker.h"
+#include "core/process_state.h"
 
 namespace wsgated::auth {
 
 class http_hook final : public auth_hook {
 public:
     // On the control thread, while a snapshot is built.
-    http_hook(const config::auth_http_config& cfg, hub::hub& hub);
-    ~http_hook() override;
+    http_hook(const config::auth_http_config& cfg, core::process_state& state);
     void check(const auth_input& in, auth_callback cb) override;
 
 private:
     std::string cache_key(const auth_input& in) const;
-    backend::http_request make_request(const auth_input& in) const;
+    http_client::http_request make_request(const auth_input& in) const;
 
     config::auth_http_config cfg_;
-    hub::hub& hub_;
-    std::vector<std::shared_ptr<backend::http_pool>> pools_;  // index = worker
+    core::process_state& state_;
+    std::unique_ptr<core::per_worker<http_client::http_pool>> pools_;
     std::shared_ptr<auth_cache> cache_;  // null when cache_ttl is 0
 };
 
 // The hook's answer as an outcome (pure; unit-tested): 2xx → accepted with the identity in the
 // JSON body (an empty body accepts an anonymous client), anything else → refused with that
 // status and body; a 2xx whose body is not the expected JSON → 503, result "error".
-auth_outcome read_hook_answer(const backend::http_response& res);
+auth_outcome read_hook_answer(const http_client::http_response& res);
 
 }  // namespace wsgated::auth

@@ -7,7 +7,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "ws/utf8.h"
+#include "protocol/utf8.h"
 
 namespace wsgated::auth {
 namespace {
@@ -21,7 +21,7 @@ std::string number_text(double d) {
 }  // namespace
 
 bool usable_name(std::string_view s) {
-    if (s.empty() || s.size() > 256 || !ws::valid_utf8(s)) return false;
+    if (s.empty() || s.size() > 256 || !protocol::valid_utf8(s)) return false;
     for (unsigned char c : s)
         if (c < 0x20 || c == 0x7f) return false;
     return true;

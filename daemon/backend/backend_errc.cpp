@@ -3,14 +3,14 @@
 
 namespace wsgated::backend {
 
-backend_errc classify(const http_result& r) {
+backend_errc classify(const http_client::http_result& r) {
     switch (r.failure) {
-    case http_failure::unreachable: return backend_errc::unreachable;
-    case http_failure::overloaded: return backend_errc::overloaded;
-    case http_failure::timeout: return backend_errc::timeout;
-    case http_failure::reset: return backend_errc::reset;
-    case http_failure::malformed: return backend_errc::malformed;
-    case http_failure::none: break;
+    case http_client::http_failure::unreachable: return backend_errc::unreachable;
+    case http_client::http_failure::overloaded: return backend_errc::overloaded;
+    case http_client::http_failure::timeout: return backend_errc::timeout;
+    case http_client::http_failure::reset: return backend_errc::reset;
+    case http_client::http_failure::malformed: return backend_errc::malformed;
+    case http_client::http_failure::none: break;
     }
     unsigned status = r.response.result_int();
     if (status >= 200 && status < 300) return backend_errc::ok;
@@ -34,20 +34,20 @@ std::string_view outcome_label(backend_errc e) {
     return "malformed";
 }
 
-ws::close_reason close_for(backend_errc e, unsigned status) {
+protocol::close_reason close_for(backend_errc e, unsigned status) {
     switch (e) {
-    case backend_errc::ok: return ws::close_normal;
+    case backend_errc::ok: return protocol::close_normal;
     case backend_errc::unreachable:
-    case backend_errc::overloaded: return ws::close_backend_unavailable;
-    case backend_errc::timeout: return ws::close_backend_timeout;
+    case backend_errc::overloaded: return protocol::close_backend_unavailable;
+    case backend_errc::timeout: return protocol::close_backend_timeout;
     case backend_errc::http_4xx:
     case backend_errc::http_5xx:
-        if (status == 503 || status == 429) return ws::close_backend_unavailable;
-        return ws::close_backend_error;
+        if (status == 503 || status == 429) return protocol::close_backend_unavailable;
+        return protocol::close_backend_error;
     case backend_errc::reset:
-    case backend_errc::malformed: return ws::close_backend_error;
+    case backend_errc::malformed: return protocol::close_backend_error;
     }
-    return ws::close_backend_error;
+    return protocol::close_backend_error;
 }
 
 }  // namespace wsgated::backend

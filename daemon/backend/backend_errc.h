@@ -6,8 +6,8 @@
 #include <array>
 #include <string_view>
 
-#include "backend/http_pool.h"
-#include "ws/close_codes.h"
+#include "http_client/http_pool.h"
+#include "protocol/close_codes.h"
 
 namespace wsgated::backend {
 
@@ -19,12 +19,12 @@ inline constexpr std::array<backend_errc, 8> all_backend_errcs{
     backend_errc::malformed,   backend_errc::overloaded};
 
 // An exchange's result: a transport failure, or the status class of a complete answer.
-backend_errc classify(const http_result& r);
+backend_errc classify(const http_client::http_result& r);
 
 std::string_view outcome_label(backend_errc e);
 
 // The close for a client whose request ended with `e`; `status` is the answer's status (0 when
 // none): 503 and 429 say "overloaded", so they close 1013 like an unreachable backend.
-ws::close_reason close_for(backend_errc e, unsigned status);
+protocol::close_reason close_for(backend_errc e, unsigned status);
 
 }  // namespace wsgated::backend

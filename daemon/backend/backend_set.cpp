@@ -8,13 +8,14 @@
 
 namespace wsgated::backend {
 
-backend_set::backend_set(const config::gateway_config& cfg, hub::hub& hub) {
+backend_set::backend_set(const config::gateway_config& cfg, core::process_state& state,
+                         hub::delivery& delivery) {
     auto echo = std::make_shared<echo_backend>();
     backends_["echo"] = echo;
     for (const auto& [name, bc] : cfg.backends) {
         switch (bc.type) {
         case config::backend_type::echo: backends_[name] = echo; break;
-        case config::backend_type::http: backends_[name] = std::make_shared<http_backend>(bc, cfg, hub); break;
+        case config::backend_type::http: backends_[name] = std::make_shared<http_backend>(bc, cfg, state, delivery); break;
         case config::backend_type::stream:
             // Validated by the loader but not served yet.
             spdlog::warn("backend '{}': type stream is not available in this build; routes to "

@@ -10,16 +10,19 @@
 #include "backend/backend.h"
 #include "config/gateway_config.h"
 
+#include "core/process_state.h"
+
 namespace wsgated::hub {
-class hub;
+class delivery;
 }
 
 namespace wsgated::backend {
 
 class backend_set {
 public:
-    // On the control thread; `hub` gives each worker's event loop (the http backends' pools).
-    backend_set(const config::gateway_config& cfg, hub::hub& hub);
+    // On the control thread; `state` gives each worker's event loop (the http backends' pools),
+    // `delivery` what backends' actions reach connections and rooms through.
+    backend_set(const config::gateway_config& cfg, core::process_state& state, hub::delivery& delivery);
 
     // nullptr when the backend's type is not available in this build (stream, for now: a route
     // to it is answered 503 before the upgrade, and startup logs a warning).

@@ -17,17 +17,26 @@
 #include <spdlog/spdlog.h>
 
 #include "backend/backend_errc.h"
-#include "hub/hub.h"
+#include "hub/delivery.h"
 #include "text/http_text.h"
 #include "text/split.h"
-#include "ws/utf8.h"
+#include "protocol/utf8.h"
 
 namespace wsgated::backend {
+
+using http_client::connection_budget;
+using http_client::http_pool;
+using http_client::http_pool_options;
+using http_client::http_request;
+using http_client::http_response;
+using http_client::http_failure;
+using http_client::http_result;
+namespace http = boost::beast::http;
 
 struct http_backend::shared {
     std::string name;
     std::string target;
-    hub::hub* hub = nullptr;
+    hub::delivery* delivery = nullptr;  // WSGate-Join / -Leave
     std::array<metrics::counter*, all_backend_errcs.size()> outcomes{};
     metrics::histogram* duration = nullptr;
     metrics::counter* backlog_pauses = nullptr;
@@ -78,7 +87,7 @@ std::string connect_body(const connection_info& i) {
 }
 
 // "4000 reason" → a close the gateway may send: 1000, or an application code 3000–4999.
-std::optional<ws::close_reason> parse_close_header(std::string_view v, std::string& reason_store) {
+std::optional<protocol::close_reason> parse_close_header(std::string_view v, std::string& reason_store) {
     v = text::trim(v);
     auto sp = v.find(' ');
     std::string_view digits = v.substr(0, sp);
@@ -90,8 +99,8 @@ std::optional<ws::close_reason> parse_close_header(std::string_view v, std::stri
     }
     if (code != 1000 && (code < 3000 || code > 4999)) return std::nullopt;
     reason_store = sp == std::string_view::npos ? "" : std::string(text::trim(v.substr(sp + 1)));
-    if (reason_store.size() > 123 || !ws::valid_utf8(reason_store)) reason_store.clear();
-    return ws::close_reason{static_cast<std::uint16_t>(code), reason_store};
+    if (reason_store.size() > 123 || !protocol::valid_utf8(reason_store)) reason_store.clear();
+    return protocol::close_reason{static_cast<std::uint16_t>(code), reason_store};
 }
 
 class http_channel final : public channel, public std::enable_shared_from_this<http_channel> {
@@ -124,7 +133,6 @@ private:
     void join_leave(const http_response& res, connection& c);
     void fail(backend_errc e, unsigned status);
     bool backlog_full() const { return backlog_.size() >= backlog_messages || bytes_ >= backlog_bytes; }
-    hub::hub& hub() const { return *s_->hub; }
 
     std::shared_ptr<const http_backend::shared> s_;
     std::shared_ptr<http_pool> pool_;
@@ -228,7 +236,7 @@ backend_errc http_channel::act_on(http_response& res) {
     std::string& body = res.body();
     if (res.result() != http::status::no_content && !body.empty()) {
         bool text = text::is_text_type(res[http::field::content_type]);
-        if (text && !ws::valid_utf8(body)) {
+        if (text && !protocol::valid_utf8(body)) {
             spdlog::warn("backend {}: text reply to {} is not valid UTF-8; closing 1011", s_->name, id_);
             return backend_errc::malformed;
         }
@@ -246,12 +254,12 @@ backend_errc http_channel::act_on(http_response& res) {
 }
 
 void http_channel::join_leave(const http_response& res, connection& c) {
-    auto& local = hub().local(worker_);
+    auto& d = *s_->delivery;  // on the connection's own worker: applied before the reply
     text::for_each_field(res["WSGate-Join"], ',', [&](std::string_view room) {
-        if (room = text::trim(room); !room.empty()) local.join(std::string(room), &c);
+        if (room = text::trim(room); !room.empty()) d.join(c, worker_, std::string(room));
     });
     text::for_each_field(res["WSGate-Leave"], ',', [&](std::string_view room) {
-        if (room = text::trim(room); !room.empty()) local.leave(std::string(room), &c);
+        if (room = text::trim(room); !room.empty()) d.leave(c, worker_, std::string(room));
     });
 }
 
@@ -276,13 +284,12 @@ void http_channel::fail(backend_errc e, unsigned status) {
 }  // namespace
 
 http_backend::http_backend(const config::backend_config& cfg, const config::gateway_config& gw,
-                           hub::hub& hub)
-    : hub_(hub) {
+                           core::process_state& state, hub::delivery& delivery) {
     auto s = std::make_shared<shared>();
     s->name = cfg.name;
     s->target = cfg.endpoint.target;
-    s->hub = &hub;
-    auto& m = hub.metrics;
+    s->delivery = &delivery;
+    auto& m = state.metrics;
     for (auto e : all_backend_errcs)
         s->outcomes[static_cast<std::size_t>(e)] = &m.backend_requests.with({cfg.name, outcome_label(e)});
     s->duration = &m.backend_request_duration.with({cfg.name});
@@ -295,23 +302,18 @@ http_backend::http_backend(const config::backend_config& cfg, const config::gate
     o.timeout = cfg.timeout;
     // A reply larger than the send queue would close the client as a slow consumer anyway.
     o.body_limit = std::max<std::uint64_t>(gw.server.limits.send_queue, 64 * 1024);
-    o.in_flight = &hub.backend_in_flight;
+    o.in_flight = &state.backend_in_flight;
     auto budget = std::make_shared<connection_budget>(cfg.max_connections);
-    for (unsigned i = 0; i < hub.workers(); ++i) {
-        pools_.push_back(std::make_shared<http_pool>(hub.context(i), o, budget));
-        budget->add_pool(hub.context(i), pools_.back());
-    }
-}
-
-// Each pool is destroyed on its own worker: its sockets are registered with that event loop.
-http_backend::~http_backend() {
-    for (unsigned i = 0; i < pools_.size(); ++i)
-        boost::asio::post(hub_.context(i), [p = std::move(pools_[i])] {});
+    pools_ = std::make_unique<core::per_worker<http_pool>>(state, [&](unsigned, auto& ioc) {
+        auto pool = std::make_shared<http_pool>(ioc, o, budget);
+        budget->add_pool(ioc, pool);
+        return pool;
+    });
 }
 
 std::shared_ptr<channel> http_backend::open(const std::shared_ptr<connection>& c,
                                             const channel_place& where) {
-    auto ch = std::make_shared<http_channel>(shared_, pools_[where.worker], c, where);
+    auto ch = std::make_shared<http_channel>(shared_, pools_->on(where.worker), c, where);
     ch->start(c);
     return ch;
 }

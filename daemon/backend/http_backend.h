@@ -13,11 +13,14 @@
 #include <vector>
 
 #include "backend/backend.h"
-#include "backend/http_pool.h"
+#include "http_client/http_pool.h"
 #include "config/gateway_config.h"
 
+#include "core/per_worker.h"
+#include "core/process_state.h"
+
 namespace wsgated::hub {
-class hub;
+class delivery;
 }
 
 namespace wsgated::backend {
@@ -30,8 +33,8 @@ inline constexpr std::size_t backlog_bytes = 1024 * 1024;
 class http_backend final : public backend {
 public:
     // Call before any worker can use it (on the control thread, while building a snapshot).
-    http_backend(const config::backend_config& cfg, const config::gateway_config& gw, hub::hub& hub);
-    ~http_backend() override;
+    http_backend(const config::backend_config& cfg, const config::gateway_config& gw,
+                 core::process_state& state, hub::delivery& delivery);
 
     std::shared_ptr<channel> open(const std::shared_ptr<connection>& c,
                                   const channel_place& where) override;
@@ -42,8 +45,7 @@ public:
 
 private:
     std::shared_ptr<const shared> shared_;
-    std::vector<std::shared_ptr<http_pool>> pools_;  // one per worker, index = worker
-    hub::hub& hub_;
+    std::unique_ptr<core::per_worker<http_client::http_pool>> pools_;
 };
 
 }  // namespace wsgated::backend

@@ -5,9 +5,9 @@
 
 namespace wsgated::hub {
 
-void local_hub::add(backend::connection* c) { by_id_.emplace(c->id(), c); }
+void local_hub::add(core::connection* c) { by_id_.emplace(c->id(), c); }
 
-void local_hub::remove(backend::connection* c) {
+void local_hub::remove(core::connection* c) {
     if (auto it = rooms_of_.find(c); it != rooms_of_.end()) {
         for (const auto& room : it->second) {
             auto m = members_.find(room);
@@ -20,19 +20,19 @@ void local_hub::remove(backend::connection* c) {
     by_id_.erase(c->id());
 }
 
-backend::connection* local_hub::find(const std::string& id) const {
+core::connection* local_hub::find(const std::string& id) const {
     auto it = by_id_.find(id);
     return it == by_id_.end() ? nullptr : it->second;
 }
 
-bool local_hub::join(const std::string& room, backend::connection* c) {
+bool local_hub::join(const std::string& room, core::connection* c) {
     if (!members_[room].insert(c).second) return false;
     rooms_of_[c].insert(room);
     rooms_.joined(room, worker_);
     return true;
 }
 
-bool local_hub::leave(const std::string& room, backend::connection* c) {
+bool local_hub::leave(const std::string& room, core::connection* c) {
     auto m = members_.find(room);
     if (m == members_.end() || !m->second.erase(c)) return false;
     if (m->second.empty()) members_.erase(m);
@@ -43,32 +43,38 @@ bool local_hub::leave(const std::string& room, backend::connection* c) {
     return true;
 }
 
-std::vector<std::string> local_hub::rooms_of(backend::connection* c) const {
+std::vector<std::string> local_hub::rooms_of(core::connection* c) const {
     auto it = rooms_of_.find(c);
     if (it == rooms_of_.end()) return {};
     return {it->second.begin(), it->second.end()};
 }
 
-std::size_t local_hub::publish(const std::string& room, const backend::message& m,
+std::vector<core::connection*> local_hub::members(const std::string& room) const {
+    auto it = members_.find(room);
+    if (it == members_.end()) return {};
+    return {it->second.begin(), it->second.end()};
+}
+
+std::size_t local_hub::publish(const std::string& room, const core::message& m,
                                const std::string& exclude) {
     auto it = members_.find(room);
     if (it == members_.end()) return 0;
     // send() may close a slow member, which removes it from this very set: walk a copy.
-    std::vector<backend::connection*> targets(it->second.begin(), it->second.end());
+    std::vector<core::connection*> targets(it->second.begin(), it->second.end());
     std::size_t n = 0;
     for (auto* c : targets) {
         if (!exclude.empty() && c->id() == exclude) continue;
-        c->send(backend::message{m.data, m.binary, nullptr});
+        c->send(core::message{m.data, m.binary, nullptr});
         ++n;
     }
     return n;
 }
 
-std::size_t local_hub::broadcast(const backend::message& m) {
-    std::vector<backend::connection*> targets;
+std::size_t local_hub::broadcast(const core::message& m) {
+    std::vector<core::connection*> targets;
     targets.reserve(by_id_.size());
     for (auto& [_, c] : by_id_) targets.push_back(c);
-    for (auto* c : targets) c->send(backend::message{m.data, m.binary, nullptr});
+    for (auto* c : targets) c->send(core::message{m.data, m.binary, nullptr});
     return targets.size();
 }
 

@@ -11,7 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "backend/backend.h"
+#include "core/connection.h"
 
 namespace wsgated::hub {
 
@@ -23,26 +23,28 @@ public:
     local_hub(const local_hub&) = delete;
     local_hub& operator=(const local_hub&) = delete;
 
-    void add(backend::connection* c);
-    void remove(backend::connection* c);  // leaves every room
-    backend::connection* find(const std::string& id) const;
+    void add(core::connection* c);
+    void remove(core::connection* c);  // leaves every room
+    core::connection* find(const std::string& id) const;
 
-    bool join(const std::string& room, backend::connection* c);   // false: already a member
-    bool leave(const std::string& room, backend::connection* c);  // false: was not a member
-    std::vector<std::string> rooms_of(backend::connection* c) const;
+    bool join(const std::string& room, core::connection* c);   // false: already a member
+    bool leave(const std::string& room, core::connection* c);  // false: was not a member
+    std::vector<std::string> rooms_of(core::connection* c) const;
+    // The local members of `room`, for a member list (not for delivery: publish walks them).
+    std::vector<core::connection*> members(const std::string& room) const;
 
     // Queues `m` to every local member of `room` but `exclude` (a connection id, may be empty);
     // returns how many got it. The buffer is shared, never copied per member.
-    std::size_t publish(const std::string& room, const backend::message& m, const std::string& exclude);
-    std::size_t broadcast(const backend::message& m);
+    std::size_t publish(const std::string& room, const core::message& m, const std::string& exclude);
+    std::size_t broadcast(const core::message& m);
     std::size_t connections() const { return by_id_.size(); }
 
 private:
     unsigned worker_;
     room_index& rooms_;
-    std::unordered_map<std::string, backend::connection*> by_id_;
-    std::unordered_map<std::string, std::unordered_set<backend::connection*>> members_;
-    std::unordered_map<backend::connection*, std::unordered_set<std::string>> rooms_of_;
+    std::unordered_map<std::string, core::connection*> by_id_;
+    std::unordered_map<std::string, std::unordered_set<core::connection*>> members_;
+    std::unordered_map<core::connection*, std::unordered_set<std::string>> rooms_of_;
 };
 
 }  // namespace wsgated::hub

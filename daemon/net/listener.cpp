@@ -1,11 +1,9 @@
 // listener: see listener.h.
 #include "net/listener.h"
 
-#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <spdlog/spdlog.h>
 
-#include "ws/handshake.h"
 
 namespace wsgated::net {
 namespace {
@@ -42,13 +40,12 @@ std::string bind_acceptor(tcp::acceptor& acceptor, const config::listen_config& 
 }
 
 listener::listener(asio::io_context& control, config::listen_config cfg,
-                   std::vector<server::worker*> workers, snapshot_source snapshots, hub::hub& hub)
+                   std::vector<core::worker*> workers, accept_fn on_socket)
     : cfg_(std::move(cfg)),
       acceptor_(control),
       retry_(control),
       workers_(std::move(workers)),
-      snapshots_(std::move(snapshots)),
-      hub_(hub) {}
+      on_socket_(std::move(on_socket)) {}
 
 std::string listener::bind() { return bind_acceptor(acceptor_, cfg_); }
 
@@ -78,12 +75,7 @@ void listener::do_accept() {
             // per batch of small echoes without it).
             boost::system::error_code ignored;
             s.set_option(tcp::no_delay(true), ignored);
-            ws::listener_options opts{self->cfg_.tls ? self->cfg_.tls->context : nullptr,
-                                      self->cfg_.proxy_protocol};
-            asio::post(w.ioc(), [sock = std::move(s), &w, snap = self->snapshots_(), self,
-                                 opts = std::move(opts)]() mutable {
-                ws::start_handshake(std::move(sock), w, std::move(snap), opts, self->hub_);
-            });
+            self->on_socket_(std::move(s), w, self->cfg_);
         }
         self->on_accept(ec);
     });

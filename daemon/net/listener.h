@@ -1,6 +1,7 @@
 // listener: one public listen address (plain or TLS). Accepts on the control thread and hands
 // each new socket to a worker, round-robin, for life (see docs/architecture.md for why a
-// single acceptor rather than SO_REUSEPORT).
+// single acceptor rather than SO_REUSEPORT). What happens to the socket then is the accept
+// callback's business (server/ starts a ws handshake): net/ knows nothing of WebSocket.
 //
 // Owned by server::server; bind() and start()/stop() are called on the control thread.
 #pragma once
@@ -14,9 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/gateway_config.h"
-#include "hub/hub.h"
-#include "server/snapshot.h"
-#include "server/worker.h"
+#include "core/worker.h"
 
 namespace wsgated::net {
 
@@ -28,10 +27,13 @@ std::string endpoint_text(const boost::asio::ip::tcp::endpoint& ep);
 
 class listener : public std::enable_shared_from_this<listener> {
 public:
-    using snapshot_source = std::function<server::snapshot_ptr()>;
+    // On the control thread, for each accepted socket: the socket already belongs to `worker`'s
+    // io_context; `cfg` is this listener's current settings (TLS context, proxy_protocol).
+    using accept_fn = std::function<void(boost::asio::ip::tcp::socket, core::worker& worker,
+                                         const config::listen_config& cfg)>;
 
     listener(boost::asio::io_context& control, config::listen_config cfg,
-             std::vector<server::worker*> workers, snapshot_source snapshots, hub::hub& hub);
+             std::vector<core::worker*> workers, accept_fn on_socket);
 
     // Opens, binds and listens. On failure returns a message naming the address and the OS
     // error ("cannot listen on 127.0.0.1:80: Permission denied").
@@ -54,9 +56,8 @@ private:
     config::listen_config cfg_;
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer retry_;
-    std::vector<server::worker*> workers_;
-    snapshot_source snapshots_;
-    hub::hub& hub_;
+    std::vector<core::worker*> workers_;
+    accept_fn on_socket_;
     std::size_t next_ = 0;
     bool stopped_ = false;
 };

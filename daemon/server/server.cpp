@@ -7,8 +7,12 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-#include "config/loader.h"
+#include "auth/auth_set.h"
+#include "backend/backend_set.h"
+#include "loader/loader.h"
+#include "route/router.h"
 #include "server/sd_notify.h"
+#include "ws/handshake.h"
 
 namespace wsgated::server {
 namespace {
@@ -16,17 +20,36 @@ using error_code = boost::system::error_code;
 }
 
 server::server(config::config_ptr cfg)
-    : hub_(std::max(1u, cfg->server.workers)),
+    : state_(std::max(1u, cfg->server.workers)),
+      delivery_(state_),
       signals_(control_, SIGTERM, SIGINT, SIGHUP),
       drain_poll_(control_),
       watchdog_(control_),
       config_path_(cfg->source_file) {
     for (unsigned i = 0; i < std::max(1u, cfg->server.workers); ++i) {
-        workers_.push_back(std::make_unique<worker>(i));
-        hub_.set_worker_context(i, workers_.back()->ioc());
+        workers_.push_back(std::make_unique<core::worker>(i));
+        state_.set_worker_context(i, workers_.back()->ioc());
     }
     // After the workers: http backends build a connection pool on each worker's event loop.
-    snapshot_.store(std::make_shared<const snapshot>(std::move(cfg), hub_));
+    snapshot_.store(make_snapshot(std::move(cfg)));
+}
+
+// Every part of a snapshot is built here, the one layer above all of them (core/snapshot.h).
+core::snapshot_ptr server::make_snapshot(config::config_ptr cfg) {
+    auto s = std::make_shared<core::snapshot>();
+    s->routes = std::make_shared<const route::router>(cfg);
+    s->backends = std::make_shared<const backend::backend_set>(*cfg, state_, delivery_);
+    s->auth = std::make_shared<const auth::auth_set>(*cfg, state_);
+    s->config_ptr = std::move(cfg);
+    return s;
+}
+
+// Control thread: the socket is handed to its worker with the snapshot in force now.
+void server::on_socket(boost::asio::ip::tcp::socket s, core::worker& w, const config::listen_config& cfg) {
+    ws::listener_options opts{cfg.tls ? cfg.tls->context : nullptr, cfg.proxy_protocol};
+    boost::asio::post(w.ioc(), [this, sock = std::move(s), &w, snap = current(), opts = std::move(opts)]() mutable {
+        ws::start_handshake(std::move(sock), w, std::move(snap), opts, ws::services{state_, delivery_});
+    });
 }
 
 server::~server() {
@@ -35,10 +58,11 @@ server::~server() {
 }
 
 bool server::bind_listeners() {
-    std::vector<worker*> ws;
+    std::vector<core::worker*> ws;
     for (auto& w : workers_) ws.push_back(w.get());
     for (const auto& lc : current()->config().server.listen) {
-        auto l = std::make_shared<net::listener>(control_, lc, ws, [this] { return current(); }, hub_);
+        auto l = std::make_shared<net::listener>(
+            control_, lc, ws, [this](auto s, auto& w, const auto& c) { on_socket(std::move(s), w, c); });
         if (auto err = l->bind(); !err.empty()) {
             spdlog::error("{}", err);
             return false;
@@ -46,8 +70,8 @@ bool server::bind_listeners() {
         listeners_.push_back(std::move(l));
     }
     const auto& ac = current()->config().admin;
-    admin::admin_state state{&hub_, ac.token, [this] { return !draining_; },
-                             [this] { return current()->routes.config_ptr(); }};
+    admin::admin_state state{&state_, &delivery_, control_.get_executor(), ac.token, [this] { return !draining_; },
+                             [this] { return current()->config_ptr; }};
     admin_ = std::make_shared<admin::admin_listener>(control_, ac.listen, std::move(state));
     if (auto err = admin_->bind(); !err.empty()) {
         spdlog::error("{}", err);
@@ -89,11 +113,11 @@ void server::reload() {
     auto result = config::load_file(config_path_);
     if (!result.errors.empty()) {
         for (const auto& e : result.errors) spdlog::error("reload rejected: {}", e.to_string());
-        hub_.metrics.config_reloads.with({"error"}).inc();
+        state_.metrics.config_reloads.with({"error"}).inc();
     } else {
-        hub_.metrics.config_reloads.with({"ok"}).inc();
+        state_.metrics.config_reloads.with({"ok"}).inc();
         apply_listener_changes(*result.config);
-        snapshot_.store(std::make_shared<const snapshot>(std::move(result.config), hub_));
+        snapshot_.store(make_snapshot(std::move(result.config)));
         spdlog::info("configuration reloaded from {}", config_path_);
     }
     sd_notify("READY=1");
@@ -136,7 +160,7 @@ void server::begin_drain() {
 void server::check_drained() {
     std::size_t live = 0;
     for (auto& w : workers_) live += w->live();
-    live += hub_.backend_in_flight.load(std::memory_order_relaxed);  // disconnect events
+    live += state_.backend_in_flight.load(std::memory_order_relaxed);  // disconnect events
     if (live == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
         if (live) spdlog::warn("drain timeout: {} connections still open, closing them", live);
         return finish();

@@ -13,12 +13,13 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "config/gateway_config.h"
 #include "admin/admin_listener.h"
-#include "hub/hub.h"
+#include "config/gateway_config.h"
+#include "core/process_state.h"
+#include "core/snapshot.h"
+#include "core/worker.h"
+#include "hub/delivery.h"
 #include "net/listener.h"
-#include "server/snapshot.h"
-#include "server/worker.h"
 
 namespace wsgated::server {
 
@@ -32,7 +33,9 @@ public:
     int run();
 
 private:
-    snapshot_ptr current() const { return snapshot_.load(); }
+    core::snapshot_ptr current() const { return snapshot_.load(); }
+    core::snapshot_ptr make_snapshot(config::config_ptr cfg);
+    void on_socket(boost::asio::ip::tcp::socket s, core::worker& w, const config::listen_config& cfg);
     bool bind_listeners();
     void on_signal(boost::system::error_code ec, int sig);
     void reload();
@@ -44,14 +47,15 @@ private:
 
     // Workers are declared first so that they are destroyed last: handlers still queued on
     // control_ (an aborted accept) own sockets registered with a worker's io_context.
-    hub::hub hub_;  // first: outlives every connection (they release their limits into it)
-    std::vector<std::unique_ptr<worker>> workers_;
+    core::process_state state_;  // first: outlives every connection (they release their limits into it)
+    hub::delivery delivery_;
+    std::vector<std::unique_ptr<core::worker>> workers_;
     boost::asio::io_context control_{1};
     boost::asio::signal_set signals_;
     boost::asio::steady_timer drain_poll_;
     boost::asio::steady_timer watchdog_;
     std::chrono::steady_clock::time_point drain_deadline_;
-    std::atomic<snapshot_ptr> snapshot_;
+    std::atomic<core::snapshot_ptr> snapshot_;
     std::vector<std::shared_ptr<net::listener>> listeners_;
     std::shared_ptr<admin::admin_listener> admin_;
     std::string config_path_;

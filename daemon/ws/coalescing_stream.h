@@ -298,4 +298,14 @@ void async_teardown(boost::beast::role_type role, coalescing_stream<Next>& strea
     });
 }
 
+// Closes the connection under a websocket stream at once, with no close handshake (a dead or
+// hostile peer): the bare socket of a plain session, or the TCP stream under TLS.
+template <class WsStream>
+void drop_connection(WsStream& ws) {
+    auto& lowest = boost::beast::get_lowest_layer(ws);
+    boost::system::error_code ignored;
+    if constexpr (requires { lowest.socket(); }) lowest.socket().close(ignored);
+    else lowest.close(ignored);
+}
+
 }  // namespace wsgated::ws

@@ -11,9 +11,12 @@
 #include <spdlog/spdlog.h>
 
 #include "auth/auth_hook.h"
+#include "auth/auth_set.h"
+#include "backend/backend_set.h"
 #include "net/client_address.h"
 #include "net/proxy_protocol.h"
 #include "ws/session.h"
+#include "route/router.h"
 #include "ws/upgrade.h"
 
 namespace wsgated::ws {
@@ -54,12 +57,12 @@ std::size_t fields_size(const upgrade_request& req) {
 }
 
 template <class Stream>
-class handshake final : public server::drainable,
+class handshake final : public core::drainable,
                         public std::enable_shared_from_this<handshake<Stream>> {
 public:
     template <class... Args>
-    handshake(server::worker& w, server::snapshot_ptr s, hub::hub& h, bool proxy, Args&&... args)
-        : stream_(std::forward<Args>(args)...), worker_(w), snapshot_(std::move(s)), hub_(h),
+    handshake(core::worker& w, core::snapshot_ptr s, services sv, bool proxy, Args&&... args)
+        : stream_(std::forward<Args>(args)...), worker_(w), snapshot_(std::move(s)), sv_(sv),
           expect_proxy_(proxy) {}
     ~handshake() override { worker_.detach(this); }
 
@@ -75,21 +78,21 @@ private:
     void do_read();
     void on_read(error_code ec, std::size_t);
     void check_request();
-    bool admit(std::string& client, net::conn_slot& slot);
+    bool admit(std::string& client, core::conn_slot& slot);
     void authenticate(auth::auth_hook& hook);
     void on_auth(auth::auth_outcome&& o);
     void upgrade(auth::identity who);
     void respond(http::status status, std::string body,
                  const std::vector<std::pair<std::string, std::string>>& headers = {},
                  std::string_view reason = {});
-    void fail(std::string_view reason) { hub_.metrics.handshake_failures.with({reason}).inc(); }
+    void fail(std::string_view reason) { sv_.state.metrics.handshake_failures.with({reason}).inc(); }
     void on_respond(error_code ec, std::size_t);
     void do_linger();
 
     Stream stream_;
-    server::worker& worker_;
-    server::snapshot_ptr snapshot_;
-    hub::hub& hub_;
+    core::worker& worker_;
+    core::snapshot_ptr snapshot_;
+    services sv_;
     bool expect_proxy_;
     boost::asio::ip::address peer_;
     std::string remote_;
@@ -100,7 +103,7 @@ private:
     // Between the request and the upgrade (an auth hook may take a while):
     upgrade_decision decision_;
     std::string client_;
-    net::conn_slot slot_;
+    core::conn_slot slot_;
 };
 
 template <class Stream>
@@ -211,15 +214,15 @@ void handshake<Stream>::check_request() {
     if (line > max_request_line) return respond(http::status::bad_request, "request line too long\n");
     if (fields_size(req) > max_header_fields)
         return respond(http::status::request_header_fields_too_large, "request header too large\n");
-    auto decision = decide_upgrade(req, snapshot_->routes);
+    auto decision = decide_upgrade(req, *snapshot_->routes);
     if (!decision.accepted())
         return respond(decision.status, std::move(decision.body), decision.headers, decision.reason);
-    if (!snapshot_->backends.find(decision.route->config->backend))
+    if (!snapshot_->backends->find(decision.route->config->backend))
         return respond(http::status::service_unavailable, "backend not available\n", {},
                        "backend_unavailable");
     if (!admit(client_, slot_)) return;
     decision_ = std::move(decision);
-    if (auto* hook = snapshot_->auth.find(*decision_.route->config)) return authenticate(*hook);
+    if (auto* hook = snapshot_->auth->find(*decision_.route->config)) return authenticate(*hook);
     upgrade({});
 }
 
@@ -234,11 +237,11 @@ void handshake<Stream>::authenticate(auth::auth_hook& hook) {
 
 template <class Stream>
 void handshake<Stream>::on_auth(auth::auth_outcome&& o) {
-    hub_.metrics.auth_requests.with({o.result}).inc();
+    sv_.state.metrics.auth_requests.with({o.result}).inc();
     if (worker_.draining() || !beast::get_lowest_layer(stream_).socket().is_open()) return;
     if (o.accepted) return upgrade(std::move(o.who));
     std::uint64_t suppressed = 0;
-    if (hub_.auth_refusal_log.allow(suppressed))
+    if (sv_.state.auth_refusal_log.allow(suppressed))
         spdlog::info("handshake from {} to {} refused ({}): {}{}", remote_, decision_.route->config->path,
                      o.status, o.why, suppressed ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
     // The metric's reason follows the auth result (a hook that itself answers 503 is a refusal).
@@ -251,7 +254,7 @@ void handshake<Stream>::upgrade(auth::identity who) {
     // The parser stops at the end of the request: anything past it in buffer_ is the client's
     // first frames, sent without waiting for the 101.
     auto rest = buffer_.cdata();
-    session_start start{&worker_, &hub_, snapshot_, std::move(decision_), parser_->release(),
+    session_start start{&worker_, sv_, snapshot_, std::move(decision_), parser_->release(),
                         std::move(client_), std::move(who), std::move(slot_),
                         std::string(static_cast<const char*>(rest.data()), rest.size())};
     worker_.detach(this);
@@ -260,20 +263,20 @@ void handshake<Stream>::upgrade(auth::identity who) {
 
 // The client's address (trusted proxies' headers honoured), then its share of the limits.
 template <class Stream>
-bool handshake<Stream>::admit(std::string& client, net::conn_slot& slot) {
+bool handshake<Stream>::admit(std::string& client, core::conn_slot& slot) {
     const auto& req = parser_->get();
     const auto& srv = snapshot_->config().server;
     std::vector<std::string_view> xff;
     for (const auto& f : boost::make_iterator_range(req.equal_range("X-Forwarded-For")))
         xff.push_back(f.value());
     client = net::address_text(net::client_address(peer_, srv.trusted_proxies, xff, req["X-Real-IP"]));
-    switch (hub_.limits.acquire(client, srv.limits.max_connections, srv.limits.max_connections_per_ip, slot)) {
-    case net::conn_limits::verdict::ok: return true;
-    case net::conn_limits::verdict::over_total:
+    switch (sv_.state.limits.acquire(client, srv.limits.max_connections, srv.limits.max_connections_per_ip, slot)) {
+    case core::conn_limits::verdict::ok: return true;
+    case core::conn_limits::verdict::over_total:
         respond(http::status::service_unavailable, "too many connections\n", {{"Retry-After", "1"}},
                 "max_connections");
         return false;
-    case net::conn_limits::verdict::over_per_address:
+    case core::conn_limits::verdict::over_per_address:
         respond(http::status::too_many_requests, "too many connections from this address\n",
                 {{"Retry-After", "1"}}, "max_connections_per_ip");
         return false;
@@ -321,15 +324,14 @@ void handshake<Stream>::do_linger() {
 
 }  // namespace
 
-void start_handshake(boost::asio::ip::tcp::socket socket, server::worker& worker,
-                     server::snapshot_ptr snapshot, const listener_options& options,
-                     hub::hub& hub) {
+void start_handshake(boost::asio::ip::tcp::socket socket, core::worker& worker,
+                     core::snapshot_ptr snapshot, const listener_options& options, services sv) {
     bool proxy = options.proxy_protocol;
     if (options.tls) {
-        std::make_shared<handshake<tls_stream>>(worker, std::move(snapshot), hub, proxy,
+        std::make_shared<handshake<tls_stream>>(worker, std::move(snapshot), sv, proxy,
                                                 std::move(socket), *options.tls)->run();
     } else {
-        std::make_shared<handshake<plain_stream>>(worker, std::move(snapshot), hub, proxy,
+        std::make_shared<handshake<plain_stream>>(worker, std::move(snapshot), sv, proxy,
                                                   std::move(socket))->run();
     }
 }

@@ -8,9 +8,10 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
-#include "hub/hub.h"
-#include "server/snapshot.h"
-#include "server/worker.h"
+#include "core/process_state.h"
+#include "core/snapshot.h"
+#include "core/worker.h"
+#include "hub/delivery.h"
 
 namespace boost::asio::ssl {
 class context;
@@ -22,6 +23,13 @@ namespace wsgated::ws {
 inline constexpr std::size_t max_request_line = 8 * 1024;
 inline constexpr std::size_t max_header_fields = 16 * 1024;
 
+// What every handshake and session of the process uses: the process-wide counters and limits,
+// and the delivery that makes a connection reachable. Both outlive every connection.
+struct services {
+    core::process_state& state;
+    hub::delivery& delivery;
+};
+
 // What the listener a socket came from asks of its handshake.
 struct listener_options {
     std::shared_ptr<boost::asio::ssl::context> tls;  // null for a plain listener
@@ -29,8 +37,7 @@ struct listener_options {
 };
 
 // Call on the socket's worker.
-void start_handshake(boost::asio::ip::tcp::socket socket, server::worker& worker,
-                     server::snapshot_ptr snapshot, const listener_options& options,
-                     hub::hub& hub);
+void start_handshake(boost::asio::ip::tcp::socket socket, core::worker& worker,
+                     core::snapshot_ptr snapshot, const listener_options& options, services sv);
 
 }  // namespace wsgated::ws

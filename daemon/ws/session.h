@@ -13,28 +13,26 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "auth/identity.h"
-#include "hub/hub.h"
-#include "net/conn_limits.h"
-#include "server/snapshot.h"
-#include "server/worker.h"
+#include "core/conn_limits.h"
+#include "core/snapshot.h"
+#include "core/worker.h"
+#include "ws/handshake.h"
+#include "ws/plain_socket.h"
 #include "ws/upgrade.h"
 
 namespace wsgated::ws {
 
-using plain_stream = boost::beast::tcp_stream;  // what the handshake hands over
-using plain_socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp,
-                                                      boost::asio::io_context::executor_type>;
 using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
 struct session_start {
-    server::worker* worker = nullptr;
-    hub::hub* hub = nullptr;
-    server::snapshot_ptr snapshot;
+    core::worker* worker = nullptr;
+    services sv;
+    core::snapshot_ptr snapshot;
     upgrade_decision decision;
     upgrade_request request;
     std::string remote;  // the client's address (after trusted proxies)
     auth::identity identity;  // from the route's auth check; empty user = anonymous
-    net::conn_slot slot;  // its share of the connection limits, released when it ends
+    core::conn_slot slot;  // its share of the connection limits, released when it ends
     std::string early_bytes;  // what the client sent after its upgrade request (frames already)
 };
 

@@ -9,6 +9,8 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 
+#include "text/http_text.h"
+
 namespace wsgated::ws {
 namespace {
 
@@ -66,13 +68,9 @@ std::string pick_subprotocol(const upgrade_request& req, const config::route_con
 
 }  // namespace
 
-std::string_view target_path(std::string_view target) {
-    return target.substr(0, target.find_first_of("?#"));
-}
-
 upgrade_decision decide_upgrade(const upgrade_request& req, const route::router& routes) {
     upgrade_decision d;
-    d.route = routes.match(target_path(req.target()), d.params);
+    d.route = routes.match(text::target_path(req.target()), d.params);
     if (!d.route) return refuse(http::status::not_found, "not_found", "no route for this path\n");
     if (!is_websocket_upgrade(req)) {
         auto r = refuse(http::status::upgrade_required, "upgrade_required", "this path needs a WebSocket upgrade\n");

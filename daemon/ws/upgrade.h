@@ -13,12 +13,13 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
 
+#include "core/upgrade_request.h"
 #include "route/router.h"
 
 namespace wsgated::ws {
 
 namespace http = boost::beast::http;
-using upgrade_request = http::request<http::empty_body>;
+using core::upgrade_request;
 
 struct upgrade_decision {
     // switching_protocols = accept; anything else is the answer to send before closing.
@@ -35,8 +36,5 @@ struct upgrade_decision {
 };
 
 upgrade_decision decide_upgrade(const upgrade_request& req, const route::router& routes);
-
-// The path part of a request target ("/a/b?x=1" → "/a/b").
-std::string_view target_path(std::string_view target);
 
 }  // namespace wsgated::ws

@@ -16,8 +16,8 @@ const T = { timeout: 60000 };
 const TOKEN = 'e2e-control-token-7f3a';
 const CHAT = '/chat/{room}';
 const enc = encodeURIComponent;
-const ID_RE = /^[A-Za-z0-9_-]{22}$/;
-const UNKNOWN_ID = 'AAAAAAAAAAAAAAAAAAAAAA';  // well formed, never issued (22 × 'A')
+const ID_RE = /^[A-Za-z0-9_-]{28}$/;
+const UNKNOWN_ID = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAA';  // well formed, never issued (28 × 'A': no node has tag AAAAAA)
 
 // ---------------------------------------------------------------- setup
 // A gateway with the control API on: /chat/{room} (joins room:{room}) and /plain (no rooms).
@@ -160,6 +160,31 @@ async function rawWithId(t, gw, p = '/plain') {
   }
   return { conn: res.conn, id };
 }
+
+// ---------------------------------------------------------------- 0. member lists
+test('GET /v1/rooms/{room}/connections lists the members (id, user, node) on every worker, sorted by id', T, async (t) => {
+  const gw = await start(t);
+  const a = await client(t, gw, '/chat/lobby');
+  const b = await client(t, gw, '/chat/lobby');
+  const c = await client(t, gw, '/plain');
+  await waitRoom(gw, 'room:lobby', 2);
+  let j = expectJson(await api(gw, 'GET', `/v1/rooms/${enc('room:lobby')}/connections`), 200, 'members of room:lobby');
+  const ids = [a.id, b.id].sort();
+  assert.deepEqual(j, { room: 'room:lobby', connections: ids.map((id) => ({ id, user: null, node: id.slice(0, 6) })) });
+  assert.equal(a.id.slice(0, 6), c.id.slice(0, 6), 'every id of one process carries the same node tag');
+  assert.notEqual(a.id.slice(6), b.id.slice(6));
+  // An API join shows at once; a closed member is gone from the list.
+  expectJson(await api(gw, 'PUT', `/v1/rooms/${enc('room:lobby')}/connections/${c.id}`), 200, 'PUT c');
+  a.ws.close(1000);
+  await waitRoom(gw, 'room:lobby', 2);
+  j = expectJson(await api(gw, 'GET', `/v1/rooms/${enc('room:lobby')}/connections`), 200, 'after the changes');
+  assert.deepEqual(j.connections.map((m) => m.id), [b.id, c.id].sort());
+  j = expectJson(await api(gw, 'GET', '/v1/rooms/empty/connections'), 200, 'an unknown room');
+  assert.deepEqual(j, { room: 'empty', connections: [] });
+  expectError(await api(gw, 'GET', `/v1/rooms/${enc('bad\u0001')}/connections`), 400, 'a bad room name');
+  j = expectJson(await api(gw, 'GET', '/v1/users/nobody'), 200, 'a user with no connection');
+  assert.deepEqual(j, { user: 'nobody', connections: [] });
+});
 
 // ---------------------------------------------------------------- 1. fan-out at scale
 test('1,000 clients of /chat/lobby, 100 publishes: every client gets every message once, in order', { timeout: 180000 }, async (t) => {
@@ -742,7 +767,7 @@ test('404 for unknown ids and /v1 paths; 405 with Allow for a wrong method', T, 
     ['POST', `/v1/connections/${UNKNOWN_ID}/messages`], ['PUT', `/v1/rooms/r/connections/${UNKNOWN_ID}`],
     ['DELETE', `/v1/rooms/r/connections/${UNKNOWN_ID}`],
     ['GET', '/v1/nope'], ['GET', '/v1'], ['GET', '/v1/'], ['POST', '/v1/rooms/r/messages/x'],
-    ['GET', `/v1/connections/${a.id}/nope`], ['GET', '/v1/rooms/r/connections'], ['GET', '/v1/users/u'],
+    ['GET', `/v1/connections/${a.id}/nope`], ['GET', '/v1/rooms/r/connections/x/y'], ['GET', '/v1/users/u/x'],
     ['POST', '/v1/broadcast/x'], ['GET', '/v2/rooms/r'],
   ]) {
     expectError(await api(gw, method, p, { body: method === 'POST' ? 'x' : undefined }), 404, `${method} ${p}`);
@@ -761,6 +786,10 @@ test('404 for unknown ids and /v1 paths; 405 with Allow for a wrong method', T, 
     ['DELETE', '/v1/rooms/r', ['GET']],
     ['GET', '/v1/rooms/r/messages', ['POST']],
     ['GET', '/v1/users/u/messages', ['POST']],
+    ['POST', '/v1/rooms/r/connections', ['GET']],
+    ['POST', '/v1/users/u', ['GET']],
+    ['GET', '/v1/users/u/connections', ['DELETE']],
+    ['POST', '/v1/users/u/rooms/r', ['PUT', 'DELETE']],
     ['PATCH', '/v1/broadcast', ['POST']],
   ]) {
     const res = await api(gw, method, p, { body: ['POST', 'PUT', 'PATCH'].includes(method) ? 'x' : undefined,

@@ -23,7 +23,7 @@ import {
 
 const T = { timeout: 120000 };
 const TOKEN = 'e2e-http-backend-token-91c2';
-const ID_RE = /^[A-Za-z0-9_-]{22}$/;
+const ID_RE = /^[A-Za-z0-9_-]{28}$/;
 
 // ---------------------------------------------------------------- the backend
 // A node:http server that records every request and answers as told: `rules[event]` is the

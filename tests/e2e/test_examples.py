@@ -37,7 +37,7 @@ import harness
 
 TIMEOUT = 10.0  # seconds for any single step
 EXAMPLES = harness.SOURCE_DIR / "examples"
-CONNECTION_ID = re.compile(r"[A-Za-z0-9_-]{22}")
+CONNECTION_ID = re.compile(r"[A-Za-z0-9_-]{28}")
 _ADMIN_LISTENING = re.compile(r"^admin listening on (\S+):(\d+) \(http\)$")
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy from env
 

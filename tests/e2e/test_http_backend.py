@@ -54,7 +54,7 @@ from http_backend_servers import BackendProcess
 
 TIMEOUT = 10.0  # seconds for any single step
 TOKEN = secrets.token_urlsafe(18)
-CONNECTION_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
+CONNECTION_ID = re.compile(r"^[A-Za-z0-9_-]{28}$")
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy from env
 _ADMIN_LISTENING = re.compile(r"admin listening on (\S+):(\d+) \(http\)$")
 _OPEN = re.compile(r"connection (\S+) open route=(\S+) remote=(\S+)")

@@ -162,6 +162,55 @@ class UsersTest(unittest.IsolatedAsyncioTestCase):
 
         self.assertEqual(self.hook.call_count(), 5, "one hook call per handshake (no cache)")
 
+    async def call(self, method: str, path: str):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.admin.call, method, path)
+
+    async def test_user_wide_calls_list_join_leave_and_close(self) -> None:
+        """SPEC §6: GET /v1/users/{user}, PUT/DELETE /v1/users/{user}/rooms/{room} and
+        DELETE /v1/users/{user}/connections reach every connection of the user, on both
+        workers, and nobody else's."""
+        async with contextlib.AsyncExitStack() as stack:
+            order = ["alice", "bob", "alice", "alice"]
+            conns = [await self.connect(stack, name) for name in order]
+            alice_ids = sorted(cid for (name, (_, cid)) in zip(order, conns) if name == "alice")
+            status, ans = await self.get("/v1/users/alice")
+            self.assertEqual(status, 200, ans)
+            self.assertEqual(ans, {"user": "alice", "connections": [
+                {"id": cid, "user": "alice", "node": cid[:6]} for cid in alice_ids]})
+
+            status, ans = await self.call("PUT", "/v1/users/alice/rooms/squad")
+            self.assertEqual((status, ans), (200, {"user": "alice", "room": "squad", "connections": 3}))
+            status, ans = await self.get("/v1/rooms/squad/connections")
+            self.assertEqual([m["id"] for m in ans["connections"]], alice_ids)
+            clients = {f"{name}{i}": ws for i, (name, (ws, _)) in enumerate(zip(order, conns))}
+            status, ans = await self.post("/v1/rooms/squad/messages", "squad up")
+            self.assertEqual(ans["members"], 3)
+            await self.expect(clients, {k: ["squad up"] for k in clients if k.startswith("alice")})
+
+            status, ans = await self.call("DELETE", "/v1/users/alice/rooms/squad")
+            self.assertEqual((status, ans), (200, {"user": "alice", "room": "squad", "connections": 3}))
+            await self.expect(clients, {})  # the leaves are done once the marker is through
+            status, ans = await self.get("/v1/rooms/squad")
+            self.assertEqual(ans["members"], 0)
+
+            status, ans = await self.call("DELETE", "/v1/users/alice/connections?code=4001&reason=bye")
+            self.assertEqual((status, ans), (202, {"user": "alice", "connections": 3}))
+            for name, (ws, cid) in zip(order, conns):
+                if name != "alice":
+                    continue
+                with self.assertRaises(websockets.ConnectionClosed) as cm:
+                    while True:
+                        await asyncio.wait_for(ws.recv(), TIMEOUT)
+                self.assertEqual((cm.exception.rcvd.code, cm.exception.rcvd.reason), (4001, "bye"))
+                await self.closed(cid)
+            status, ans = await self.get("/v1/users/alice")
+            self.assertEqual(ans["connections"], [])
+            status, ans = await self.get("/v1/users/bob")
+            self.assertEqual(len(ans["connections"]), 1, "bob was not closed")
+            status, ans = await self.call("DELETE", "/v1/users/bob/connections?code=999")
+            self.assertEqual(status, 400, ans)
+
     async def test_refused_user_is_not_indexed(self) -> None:
         with self.assertRaises(InvalidStatusCode) as cm:
             async with websockets.connect(self.gw.url(0, "/app/lobby"), open_timeout=TIMEOUT,

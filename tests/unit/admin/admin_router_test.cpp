@@ -11,13 +11,18 @@ namespace http = boost::beast::http;
 namespace {
 
 struct admin_router : ::testing::Test {
-    hub::hub hub{1};
+    core::process_state ps{1};
+    hub::delivery delivery{ps};
     boost::asio::io_context ioc;
     bool ready = true;
     std::shared_ptr<config::gateway_config> cfg = std::make_shared<config::gateway_config>();
-    admin::admin_state state{&hub, "s3cret", [this] { return ready; }, [this] { return cfg; }};
+    admin::admin_state state{&ps, &delivery, ioc.get_executor(), "s3cret", [this] { return ready; },
+                             [this] { return cfg; }};
 
-    // Everything here answers synchronously (no connection is involved).
+    admin_router() { ps.set_worker_context(0, ioc); }
+
+    // No connection is involved: an answer is there once `ioc` (the worker and the listener's
+    // thread at once here) has run what delivery posted.
     admin::response get(std::string target, std::string auth = {}, http::verb v = http::verb::get,
                         std::string body = {}, std::string type = {}) {
         admin::request req{v, target, 11};
@@ -26,7 +31,9 @@ struct admin_router : ::testing::Test {
         req.body() = std::move(body);
         std::optional<admin::response> out;
         admin::route_admin(req, state, [&](admin::response r) { out = std::move(r); });
-        EXPECT_TRUE(out) << "no synchronous answer for " << target;
+        ioc.restart();
+        ioc.run();
+        EXPECT_TRUE(out) << "no answer for " << target;
         return out ? std::move(*out) : admin::response{};
     }
 };
@@ -47,7 +54,7 @@ TEST_F(admin_router, readyz_follows_readiness) {
 }
 
 TEST_F(admin_router, metrics_is_prometheus_text_with_counts) {
-    hub.metrics.heartbeat_timeouts.inc(3);
+    ps.metrics.heartbeat_timeouts.inc(3);
     auto res = get("/metrics?x=1");
     EXPECT_EQ(res.result(), http::status::ok);
     EXPECT_EQ(res[http::field::content_type], "text/plain; version=0.0.4; charset=utf-8");
@@ -63,10 +70,10 @@ TEST_F(admin_router, wrong_method_on_read_endpoints_is_405) {
 TEST_F(admin_router, control_api_validates_before_touching_connections) {
     const std::string t = "Bearer s3cret";
     EXPECT_EQ(get("/v1/connections/short", t).result(), http::status::bad_request);
-    EXPECT_EQ(get("/v1/connections/AAAAAAAAAAAAAAAAAAAAAA", t).result(), http::status::not_found);
-    EXPECT_EQ(get("/v1/connections/AAAAAAAAAAAAAAAAAAAAAA", t, http::verb::put).result(),
+    EXPECT_EQ(get("/v1/connections/AAAAAAAAAAAAAAAAAAAAAAAAAAAA", t).result(), http::status::not_found);
+    EXPECT_EQ(get("/v1/connections/AAAAAAAAAAAAAAAAAAAAAAAAAAAA", t, http::verb::put).result(),
               http::status::method_not_allowed);
-    EXPECT_EQ(get("/v1/connections/AAAAAAAAAAAAAAAAAAAAAA?code=1005", t, http::verb::delete_).result(),
+    EXPECT_EQ(get("/v1/connections/AAAAAAAAAAAAAAAAAAAAAAAAAAAA?code=1005", t, http::verb::delete_).result(),
               http::status::bad_request);
     EXPECT_EQ(get("/v1/rooms/a%00b", t).result(), http::status::bad_request);
     EXPECT_EQ(get("/v1/rooms/" + std::string(257, 'r'), t).result(), http::status::bad_request);
@@ -92,7 +99,6 @@ TEST_F(admin_router, room_count_and_broadcast_answer_json) {
     auto res = get("/v1/rooms/room%3Alobby", t);
     EXPECT_EQ(res.result(), http::status::ok);
     EXPECT_EQ(res.body(), "{\"room\":\"room:lobby\",\"members\":0}\n");
-    hub.set_worker_context(0, ioc);
     res = get("/v1/broadcast", t, http::verb::post, "hi", "text/plain");
     EXPECT_EQ(res.result(), http::status::accepted);
     EXPECT_EQ(res.body(), "{\"connections\":0}\n");

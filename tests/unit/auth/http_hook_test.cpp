@@ -7,8 +7,8 @@
 using namespace wsgated;
 
 namespace {
-backend::http_response hook_answer(unsigned status, std::string body, std::string type = "application/json") {
-    backend::http_response r;
+http_client::http_response hook_answer(unsigned status, std::string body, std::string type = "application/json") {
+    http_client::http_response r;
     r.result(status);
     r.set(boost::beast::http::field::content_type, type);
     r.body() = std::move(body);

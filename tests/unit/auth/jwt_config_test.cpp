@@ -12,7 +12,7 @@
 #include <boost/json/value.hpp>
 
 #include "auth/jwt_verifier.h"
-#include "config/loader.h"
+#include "loader/loader.h"
 
 namespace wsgated::config {
 namespace {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 using namespace wsgated::backend;
+using namespace wsgated::http_client;
 
 namespace {
 

@@ -8,17 +8,18 @@ using namespace wsgated;
 
 namespace {
 
-struct fake_connection final : backend::connection {
+struct fake_connection final : core::connection {
     explicit fake_connection(std::string i) : id_(std::move(i)) {}
     const std::string& id() const override { return id_; }
-    void send(backend::message m) override { got.push_back(m.data); }
+    const std::string& user() const override { return user_; }
+    void send(core::message m) override { got.push_back(m.data); }
     void send_copy(std::string_view p, bool) override {
         got.push_back(std::make_shared<const std::string>(p));
     }
     void close(std::uint16_t, std::string_view) override {}
     void resume_reading() override {}
-    backend::connection_info info() const override { return {}; }
-    std::string id_;
+    core::connection_info info() const override { return {}; }
+    std::string id_, user_;
     std::vector<std::shared_ptr<const std::string>> got;
 };
 

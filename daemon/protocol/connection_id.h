@@ -1,0 +1,30 @@
+// connection_id: the id of a client connection, routable across a cluster:
+//
+//   NNNNNN RRRRRRRRRRRRRRRRRRRRRR     28 characters of base64url ([A-Za-z0-9_-]), no padding
+//   node   128 random bits
+//
+// The first 6 characters are the node tag: 36 random bits drawn once when the process starts,
+// so any node can tell from an id alone which node holds the connection (hub::delivery sends a
+// call for another node's connection over the bus, SPEC §8). The other 22 are 128 bits from
+// OpenSSL's CSPRNG for each connection, so ids cannot be guessed and do not repeat. A restarted
+// process draws a new tag: ids of its previous life are answered "no such connection".
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace wsgated::protocol {
+
+inline constexpr std::size_t node_tag_size = 6;
+inline constexpr std::size_t connection_id_size = node_tag_size + 22;
+
+// 6 base64url characters from the CSPRNG: this process's node tag.
+std::string make_node_tag();
+// `node_tag` followed by 128 fresh random bits.
+std::string make_connection_id(std::string_view node_tag);
+// The shape above: exactly 28 characters of the base64url alphabet.
+bool valid_connection_id(std::string_view id);
+// The node tag of a valid id.
+inline std::string_view node_tag_of(std::string_view id) { return id.substr(0, node_tag_size); }
+
+}  // namespace wsgated::protocol

@@ -1,0 +1,31 @@
+// utf8: see utf8.h.
+#include "protocol/utf8.h"
+
+namespace wsgated::protocol {
+
+bool valid_utf8(std::string_view s) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        unsigned c = *p;
+        if (c < 0x80) { ++p; continue; }
+        int n;
+        unsigned lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+        if (c >= 0xC2 && c <= 0xDF) n = 1;
+        else if (c == 0xE0) { n = 2; lo = 0xA0; }
+        else if (c == 0xED) { n = 2; hi = 0x9F; }  // no surrogates
+        else if (c >= 0xE1 && c <= 0xEF) n = 2;
+        else if (c == 0xF0) { n = 3; lo = 0x90; }
+        else if (c >= 0xF1 && c <= 0xF3) n = 3;
+        else if (c == 0xF4) { n = 3; hi = 0x8F; }  // nothing past U+10FFFF
+        else return false;
+        if (end - p <= n) return false;
+        if (p[1] < lo || p[1] > hi) return false;
+        for (int i = 2; i <= n; ++i)
+            if ((p[i] & 0xC0) != 0x80) return false;
+        p += n + 1;
+    }
+    return true;
+}
+
+}  // namespace wsgated::protocol

@@ -1,0 +1,12 @@
+// utf8: strict UTF-8 validation (RFC 3629: no overlong forms, no surrogates, nothing past
+// U+10FFFF), for text that wsgated itself turns into WebSocket text frames (control API
+// bodies): a text frame with invalid UTF-8 would make every conforming client fail with 1007.
+#pragma once
+
+#include <string_view>
+
+namespace wsgated::protocol {
+
+bool valid_utf8(std::string_view s);
+
+}  // namespace wsgated::protocol
