@@ -22,6 +22,12 @@ struct auth_input {
     std::chrono::milliseconds time_left;  // of the handshake_timeout
 };
 
+// How an auth check ended: wsgate_auth_requests_total{result} and, for a refusal, the
+// handshake_failures_total{reason} it counts as (one switch each, in auth_hook.cpp).
+enum class auth_result { ok, denied, error, timeout, cache_hit };
+std::string_view label(auth_result r);             // "ok", "denied", "error", "timeout", "cache_hit"
+std::string_view failure_reason(auth_result r);    // "auth_denied", "auth_error", "auth_timeout"
+
 struct auth_outcome {
     bool accepted = false;
     identity who;  // when accepted
@@ -29,8 +35,7 @@ struct auth_outcome {
     unsigned status = 401;
     std::string body = "unauthorized\n";
     std::vector<std::pair<std::string, std::string>> headers;  // Content-Type, WWW-Authenticate…
-    // wsgate_auth_requests_total{result}: ok, denied, error, timeout, cache_hit.
-    std::string_view result = "denied";
+    auth_result result = auth_result::denied;
     std::string why;  // for the log only (rate-limited), never sent to the client
 };
 

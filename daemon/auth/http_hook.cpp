@@ -15,7 +15,7 @@ namespace {
 
 namespace json = boost::json;
 
-auth_outcome unavailable(std::string_view result, std::string why) {
+auth_outcome unavailable(auth_result result, std::string why) {
     auth_outcome o;
     o.why = std::move(why);
     o.status = 503;
@@ -62,11 +62,11 @@ auth_outcome read_hook_answer(const http_client::http_response& res) {
     }
     auth_outcome o;
     o.accepted = true;
-    o.result = "ok";
+    o.result = auth_result::ok;
     if (res.body().find_first_not_of(" \t\r\n") == std::string::npos) return o;  // anonymous
     boost::system::error_code ec;
     json::value v = json::parse(res.body(), ec);
-    if (ec || !v.is_object() || !read_identity(v.get_object(), o.who)) return unavailable("error", "hook answer is not the JSON expected");
+    if (ec || !v.is_object() || !read_identity(v.get_object(), o.who)) return unavailable(auth_result::error, "hook answer is not the JSON expected");
     return o;
 }
 
@@ -118,12 +118,12 @@ void http_hook::check(const auth_input& in, auth_callback cb) {
     std::string key = cache_ ? cache_key(in) : std::string();
     if (cache_) {
         if (auto hit = cache_->get(key, auth_cache::clock::now())) {
-            hit->result = "cache_hit";
+            hit->result = auth_result::cache_hit;
             return cb(std::move(*hit));
         }
     }
     auto timeout = cfg_.timeout.count() > 0 ? std::min(cfg_.timeout, in.time_left) : in.time_left;
-    if (timeout.count() <= 0) return cb(unavailable("timeout", "no time left for the hook"));
+    if (timeout.count() <= 0) return cb(unavailable(auth_result::timeout, "no time left for the hook"));
     // The callback may run after a reload destroyed this hook: it holds the cache, not `this`.
     pools_->on(in.worker)->submit(
         make_request(in),
@@ -132,14 +132,14 @@ void http_hook::check(const auth_input& in, auth_callback cb) {
             if (r.failure != http_client::http_failure::none) {
                 bool slow = r.failure == http_client::http_failure::timeout ||
                             r.failure == http_client::http_failure::overloaded;
-                return cb(unavailable(slow ? "timeout" : "error",
+                return cb(unavailable(slow ? auth_result::timeout : auth_result::error,
                                       slow ? "hook did not answer in time" : "hook unreachable or broken"));
             }
             auto o = read_hook_answer(r.response);
             // Refusals (cache_negative) are the hook's 4xx, but not 408 and 429, which say "try
             // again"; its 5xx are errors and, like failures, never kept.
             bool refusal = o.status >= 400 && o.status < 500 && o.status != 408 && o.status != 429;
-            bool keep = o.accepted || (negative && o.result == "denied" && refusal);
+            bool keep = o.accepted || (negative && o.result == auth_result::denied && refusal);
             if (cache && keep) cache->put(key, o, auth_cache::clock::now());
             cb(std::move(o));
         },

@@ -20,7 +20,7 @@ void jwt_hook::check(const auth_input& in, auth_callback cb) {
         return cb(std::move(o));
     }
     o.accepted = true;
-    o.result = "ok";
+    o.result = auth_result::ok;
     o.who = std::move(*who);
     o.headers.clear();
     cb(std::move(o));

@@ -1,5 +1,10 @@
 // gateway_config: the validated, immutable snapshot of one configuration file.
 //
+// Defaults are written once, in loader/schema.cpp's key table (the loader fills every key from
+// it). So the fields here that a key sets start at zero or empty, never at a second copy of a
+// default: a struct that did not come from the loader is visibly not a configuration (tests
+// that need one load it: config::load_string("", …)).
+//
 // Built only by config::loader; everything else holds it as
 // std::shared_ptr<const gateway_config> and never sees YAML. A reload (SIGHUP) builds a whole
 // new snapshot and swaps the pointer, so a reader always sees one consistent configuration.
@@ -35,7 +40,7 @@ struct source_mark {
 struct tls_config {
     std::string cert_file;
     std::string key_file;
-    std::string min_version = "1.2";  // "1.2" | "1.3"
+    std::string min_version;  // "1.2" | "1.3"
     // Built and checked by the loader (cert readable, key matches): a bad file is a config error,
     // never a runtime surprise. Shared by every listener that uses it.
     std::shared_ptr<boost::asio::ssl::context> context;
@@ -59,24 +64,24 @@ struct cidr {
 };
 
 struct limits_config {
-    std::uint64_t max_connections = 100000;
-    std::uint64_t max_connections_per_ip = 1000;
-    duration handshake_timeout = std::chrono::seconds(5);
-    std::uint64_t max_message_size = 1024 * 1024;  // after decompression
-    std::uint64_t send_queue = 4 * 1024 * 1024;    // bytes per connection
-    std::uint32_t messages_per_second = 0;         // 0 = off; burst = 2x
+    std::uint64_t max_connections{};
+    std::uint64_t max_connections_per_ip{};
+    duration handshake_timeout{};
+    std::uint64_t max_message_size{};  // after decompression
+    std::uint64_t send_queue{};        // bytes per connection
+    std::uint32_t messages_per_second{};  // 0 = off; burst = 2x
 };
 
 struct heartbeat_config {
-    duration interval = std::chrono::seconds(30);
-    duration timeout = std::chrono::seconds(10);
+    duration interval{};  // 0 = off
+    duration timeout{};
 };
 
 enum class log_format { json, text };
 
 struct log_config {
-    std::string level = "info";  // trace | debug | info | warn | error | critical | off
-    log_format format = log_format::json;
+    std::string level;  // trace | debug | info | warn | error | critical | off
+    log_format format{};
 };
 
 struct server_config {
@@ -85,7 +90,7 @@ struct server_config {
     std::vector<cidr> trusted_proxies;
     limits_config limits;
     heartbeat_config heartbeat;
-    duration drain_timeout = std::chrono::seconds(30);
+    duration drain_timeout{};
     log_config log;
 };
 
@@ -112,8 +117,8 @@ struct backend_config {
     // http: "http://host:port/path" or "unix:/path/to.sock:/path"
     std::string url;
     http_endpoint endpoint;
-    duration timeout = std::chrono::seconds(5);
-    std::uint32_t max_connections = 64;
+    duration timeout{};
+    std::uint32_t max_connections{};
     // stream
     std::string path;  // Unix socket path
     source_mark mark;
@@ -129,10 +134,10 @@ struct auth_http_config {
     std::string url;
     http_endpoint endpoint;
     std::vector<std::string> forward_headers;  // lower-cased
-    duration timeout = std::chrono::seconds(0);  // 0 = the handshake_timeout
-    duration cache_ttl = std::chrono::seconds(0);  // 0 = no cache
-    std::uint64_t cache_size = 10000;               // entries
-    bool cache_negative = false;
+    duration timeout{};    // 0 = the handshake_timeout
+    duration cache_ttl{};  // 0 = no cache
+    std::uint64_t cache_size{};  // entries
+    bool cache_negative{};
 };
 
 struct auth_jwt_config {
@@ -142,7 +147,7 @@ struct auth_jwt_config {
     std::vector<token_source> token_from;  // default: header:authorization, query:token
     std::string audience;
     std::string issuer;
-    duration leeway = std::chrono::seconds(5);
+    duration leeway{};
     // Built and checked by the loader from the fields above (keys parsed, every key usable by
     // some algorithm), so a bad PEM or JWKS is a config error, and a reload re-reads the keys.
     // Immutable and shared by every worker's handshakes.
@@ -158,14 +163,14 @@ struct auth_config {
 };
 
 struct compression_config {
-    bool enabled = false;
-    std::uint64_t threshold = 1024;  // smaller messages go uncompressed
-    int server_max_window_bits = 15;  // 9..15 (zlib cannot do 8 for raw deflate)
-    int client_max_window_bits = 15;  // 9..15
-    bool server_no_context_takeover = false;
-    bool client_no_context_takeover = false;
-    int level = 6;      // zlib 0..9
-    int mem_level = 8;  // zlib 1..9
+    bool enabled{};
+    std::uint64_t threshold{};  // smaller messages go uncompressed
+    int server_max_window_bits{};  // 9..15 (zlib cannot do 8 for raw deflate)
+    int client_max_window_bits{};  // 9..15
+    bool server_no_context_takeover{};
+    bool client_no_context_takeover{};
+    int level{};      // zlib 0..9
+    int mem_level{};  // zlib 1..9
 };
 
 // Which events reach the backend: a bit set of event_bit values.
@@ -181,16 +186,16 @@ struct route_config {
     std::optional<std::vector<std::string>> origins;  // absent = any origin
     std::vector<std::string> subprotocols;          // empty = none required
     compression_config compression;
-    unsigned events = ev_connect | ev_message | ev_disconnect;
-    rate_limit_action rate_limit = rate_limit_action::close;
+    unsigned events{};
+    rate_limit_action rate_limit{};
     source_mark mark;
 };
 
 struct cluster_config {
     std::string redis;  // empty = single node
     std::string redis_host;
-    std::uint16_t redis_port = 6379;
-    int redis_db = 0;
+    std::uint16_t redis_port{};  // the URL's, 6379 when it names none
+    int redis_db{};
     std::string node_id;  // default: the host name
 };
 

@@ -46,7 +46,7 @@ public:
     // The value if it is there and valid; nullptr when absent or refused.
     const node_value* get(const key_path& at) const;
     // Written in the file (or defaulted), valid or not.
-    bool written(const key_path& at) const { return values_.count(at.path) != 0; }
+    bool written(const key_path& at) const;
 
     // Typed reads; an absent or refused value reads as zero / empty.
     std::uint64_t number(const key_path& at) const;

@@ -237,16 +237,14 @@ void handshake<Stream>::authenticate(auth::auth_hook& hook) {
 
 template <class Stream>
 void handshake<Stream>::on_auth(auth::auth_outcome&& o) {
-    sv_.state.metrics.auth_requests.with({o.result}).inc();
+    sv_.state.metrics.auth_requests.with({auth::label(o.result)}).inc();
     if (worker_.draining() || !beast::get_lowest_layer(stream_).socket().is_open()) return;
     if (o.accepted) return upgrade(std::move(o.who));
     std::uint64_t suppressed = 0;
     if (sv_.state.auth_refusal_log.allow(suppressed))
         spdlog::info("handshake from {} to {} refused ({}): {}{}", remote_, decision_.route->config->path,
                      o.status, o.why, suppressed ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
-    // The metric's reason follows the auth result (a hook that itself answers 503 is a refusal).
-    std::string_view reason = o.result == "timeout" ? "auth_timeout" : o.result == "error" ? "auth_error" : "auth_denied";
-    respond(static_cast<http::status>(o.status), std::move(o.body), o.headers, reason);
+    respond(static_cast<http::status>(o.status), std::move(o.body), o.headers, auth::failure_reason(o.result));
 }
 
 template <class Stream>

@@ -1,5 +1,6 @@
 // Tests for admin/admin_router: every answer of the admin listener.
 #include "admin/admin_router.h"
+#include "loader/loader.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +16,10 @@ struct admin_router : ::testing::Test {
     hub::delivery delivery{ps};
     boost::asio::io_context ioc;
     bool ready = true;
-    std::shared_ptr<config::gateway_config> cfg = std::make_shared<config::gateway_config>();
+    // The schema's defaults (a default-constructed gateway_config has none: they live in the
+    // schema alone), then changed by the tests that need other limits.
+    std::shared_ptr<config::gateway_config> cfg =
+        std::make_shared<config::gateway_config>(*config::load_string("routes: [{path: /echo, backend: echo}]\n", "<test>").config);
     admin::admin_state state{&ps, &delivery, ioc.get_executor(), "s3cret", [this] { return ready; },
                              [this] { return cfg; }};
 

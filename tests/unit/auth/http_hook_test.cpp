@@ -16,11 +16,19 @@ http_client::http_response hook_answer(unsigned status, std::string body, std::s
 }
 }  // namespace
 
+TEST(auth_result, labels_and_failure_reasons) {
+    EXPECT_EQ(auth::label(auth::auth_result::cache_hit), "cache_hit");
+    EXPECT_EQ(auth::label(auth::auth_result::timeout), "timeout");
+    EXPECT_EQ(auth::failure_reason(auth::auth_result::timeout), "auth_timeout");
+    EXPECT_EQ(auth::failure_reason(auth::auth_result::error), "auth_error");
+    EXPECT_EQ(auth::failure_reason(auth::auth_result::denied), "auth_denied");
+}
+
 TEST(http_hook, accepts_user_rooms_claims) {
     auto o = auth::read_hook_answer(hook_answer(
         200, R"({"user":"u1","rooms":["a","b"],"claims":{"tenant":"acme","n":3,"ok":true,"x":{"y":1}}})"));
     ASSERT_TRUE(o.accepted);
-    EXPECT_EQ(o.result, "ok");
+    EXPECT_EQ(o.result, auth::auth_result::ok);
     EXPECT_EQ(o.who.user, "u1");
     EXPECT_EQ(o.who.rooms, (std::vector<std::string>{"a", "b"}));
     EXPECT_EQ(o.who.claims.at("tenant"), "acme");
@@ -44,7 +52,7 @@ TEST(http_hook, refusal_passes_status_body_and_headers) {
     EXPECT_FALSE(o.accepted);
     EXPECT_EQ(o.status, 403u);
     EXPECT_EQ(o.body, "go away\n");
-    EXPECT_EQ(o.result, "denied");
+    EXPECT_EQ(o.result, auth::auth_result::denied);
     bool www = false, internal = false;
     for (auto& [k, v] : o.headers) {
         www |= k == "WWW-Authenticate" && v == "Bearer";
@@ -60,6 +68,6 @@ TEST(http_hook, malformed_answers_are_503_errors) {
         auto o = auth::read_hook_answer(hook_answer(200, body));
         EXPECT_FALSE(o.accepted) << body;
         EXPECT_EQ(o.status, 503u) << body;
-        EXPECT_EQ(o.result, "error") << body;
+        EXPECT_EQ(o.result, auth::auth_result::error) << body;
     }
 }
