@@ -5,11 +5,11 @@
 
 namespace wsgated::hub {
 
-connection_table::shard& connection_table::shard_of(const std::string& id) const {
-    return shards_[std::hash<std::string>{}(id) % shard_count];
+connection_table::shard& connection_table::shard_of(std::string_view id) const {
+    return shards_[std::hash<std::string_view>{}(id) % shard_count];
 }
 
-void connection_table::add(const std::string& id, unsigned worker, const std::string& user) {
+void connection_table::add(std::string_view id, unsigned worker, const std::string& user) {
     {
         auto& s = shard_of(id);
         std::lock_guard lock(s.mutex);
@@ -48,7 +48,7 @@ std::vector<std::pair<unsigned, std::string>> connection_table::of_user(const st
         std::lock_guard lock(users_mutex_);
         auto it = users_.find(user);
         if (it == users_.end()) return {};
-        ids.assign(it->second.begin(), it->second.end());
+        ids.assign(it->second.begin(), it->second.end());  // copies: the views may go meanwhile
     }
     std::vector<std::pair<unsigned, std::string>> out;
     for (auto& id : ids)

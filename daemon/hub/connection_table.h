@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -18,7 +19,8 @@ namespace wsgated::hub {
 
 class connection_table {
 public:
-    void add(const std::string& id, unsigned worker, const std::string& user);
+    // `id` must stay valid until remove(): it is the connection's own id, viewed, not copied.
+    void add(std::string_view id, unsigned worker, const std::string& user);
     void remove(const std::string& id, const std::string& user);
     std::optional<unsigned> worker_of(const std::string& id) const;
     // (worker, id) of every connection of `user`.
@@ -29,13 +31,13 @@ private:
     static constexpr std::size_t shard_count = 16;
     struct shard {
         mutable std::mutex mutex;
-        std::unordered_map<std::string, unsigned> workers;
+        std::unordered_map<std::string_view, unsigned> workers;  // views of the connections' ids
     };
-    shard& shard_of(const std::string& id) const;
+    shard& shard_of(std::string_view id) const;
 
     mutable std::array<shard, shard_count> shards_;
     mutable std::mutex users_mutex_;
-    std::unordered_map<std::string, std::unordered_set<std::string>> users_;
+    std::unordered_map<std::string, std::unordered_set<std::string_view>> users_;
 };
 
 }  // namespace wsgated::hub

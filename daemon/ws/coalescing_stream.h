@@ -65,6 +65,8 @@ public:
 
     // Who keeps this layer alive while a write or a posted flush is pending (the session).
     void set_owner(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
+    // What keeps the session alive while an operation on it is in flight (ws/outbound's writes).
+    std::shared_ptr<void> owner() const { return owner_.lock(); }
 
     // Appends bytes as they are; `on_written`, if given, learns whether they reached the socket.
     void append(std::string_view bytes, written_fn on_written = {}) {

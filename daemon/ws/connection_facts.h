@@ -20,6 +20,10 @@
 namespace wsgated::ws {
 
 struct connection_facts {
+    connection_facts(std::string i, const config::route_config* r, std::vector<std::pair<std::string, std::string>> p,
+                     auth::identity who, std::string from)
+        : id(std::move(i)), route(r), params(std::move(p)), identity(std::move(who)), remote(std::move(from)) {}
+
     std::string id;
     const config::route_config* route = nullptr;
     std::vector<std::pair<std::string, std::string>> params;

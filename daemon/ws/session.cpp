@@ -40,27 +40,23 @@ public:
           worker_(*start.worker),
           sv_(start.sv),
           snapshot_(std::move(start.snapshot)),
-          decision_(std::move(start.decision)),
+          facts_(start.sv.delivery.new_connection_id(), start.decision.route->config,
+                 std::move(start.decision.params), std::move(start.identity), std::move(start.remote)),
           slot_(std::move(start.slot)),
           early_bytes_(std::move(start.early_bytes)),
           out_(ws_, sv_.state.metrics, config().server.limits.send_queue),
           timer_(ws_.get_executor()),
           heartbeat_(config().server.heartbeat.interval, config().server.heartbeat.timeout,
                      heartbeat::clock::now()),
-          rate_(config().server.limits.messages_per_second, rate_limit::clock::now()) {
-        facts_.id = start.sv.delivery.new_connection_id();
-        facts_.route = decision_.route->config;
-        facts_.params = std::move(decision_.params);
-        facts_.identity = std::move(start.identity);
-        facts_.remote = std::move(start.remote);
-    }
+          rate_(config().server.limits.messages_per_second, rate_limit::clock::now()) {}
 
     ~session() override {
         leave_hub();
         worker_.detach(this);
     }
 
-    void run(upgrade_request&& req);
+    // The upgrade's answer: the chosen subprotocol and the client's version (13, or 8: HyBi).
+    void run(upgrade_request&& req, std::string subprotocol, int version);
 
     // backend::connection
     const std::string& id() const override { return facts_.id; }
@@ -103,7 +99,7 @@ private:
     void drop_tcp() { drop_connection(ws_); }  // at once, no close handshake
 
     const config::gateway_config& config() const { return snapshot_->config(); }
-    const config::route_config& route() const { return *decision_.route->config; }
+    const config::route_config& route() const { return *facts_.route; }
 
     ws_stream ws_;
     beast::flat_buffer buffer_;
@@ -114,7 +110,6 @@ private:
     core::worker& worker_;
     services sv_;
     core::snapshot_ptr snapshot_;
-    upgrade_decision decision_;
     std::shared_ptr<backend::channel> channel_;
     connection_facts facts_;
     core::conn_slot slot_;
@@ -129,27 +124,27 @@ private:
 };
 
 template <class Stream>
-void session<Stream>::run(upgrade_request&& req) {
+void session<Stream>::run(upgrade_request&& req, std::string subprotocol, int version) {
     worker_.attach(this->shared_from_this());
     ws_.next_layer().set_owner(this->weak_from_this());
     ws_.next_layer().set_read_scratch(worker_.read_scratch());
     ws_.next_layer().unread(early_bytes_);
     std::string().swap(early_bytes_);
     const auto& lim = config().server.limits;
-    apply_stream_options(ws_, lim, route().compression, decision_.subprotocol);
+    apply_stream_options(ws_, lim, route().compression, std::move(subprotocol));
     ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
         on_control(kind, payload);  // only called inside our own read, which holds a reference
     });
     facts_.forwarded = forwarded_headers(req, route());
     // HyBi-08..12 use the same handshake as version 13; Beast only speaks 13.
-    if (decision_.version == 8) req.set(beast::http::field::sec_websocket_version, "13");
+    if (version == 8) req.set(beast::http::field::sec_websocket_version, "13");
     bool direct = true;  // we frame data ourselves unless Beast must compress
     if (route().compression.enabled) {
         drop_unanswerable_deflate_offers(req);
         // Beast accepts any offer left: then it must frame (compress) the data itself.
         direct = !offers_deflate(req);
     }
-    out_.start(this->weak_from_this(), direct, [this](error_code ec) { finish(ec); });
+    out_.start(direct, [](void* self, error_code ec) { static_cast<session*>(self)->finish(ec); }, this);
     ws_.async_accept(req, beast::bind_front_handler(&session::on_accept, this->shared_from_this()));
 }
 
@@ -376,23 +371,29 @@ void session<Stream>::finish(error_code ec) {
     worker_.detach(this);
 }
 
+// What the session takes from start apart from the stream: the request, and the upgrade's
+// answer (subprotocol, version), which it needs only until the 101.
+template <class S>
+void launch(S&& stream, session_start&& start) {
+    auto req = std::move(start.request);
+    auto proto = std::move(start.decision.subprotocol);
+    int version = start.decision.version;
+    std::make_shared<session<S>>(std::move(stream), std::move(start))->run(std::move(req), std::move(proto), version);
+}
+
 }  // namespace
 
 // A plain session runs on the bare socket (ws/plain_socket says why).
 void start_session(plain_stream&& stream, session_start&& start) {
-    auto req = std::move(start.request);
     error_code ec;
     auto socket = adopt_socket(std::move(stream), start.worker->ioc(), ec);
     if (ec) {  // the client is already gone; its slot is released with `start`
         spdlog::debug("session from {}: {}", start.remote, ec.message());
         return;
     }
-    std::make_shared<session<plain_socket>>(std::move(socket), std::move(start))->run(std::move(req));
+    launch(std::move(socket), std::move(start));
 }
 
-void start_session(tls_stream&& stream, session_start&& start) {
-    auto req = std::move(start.request);
-    std::make_shared<session<tls_stream>>(std::move(stream), std::move(start))->run(std::move(req));
-}
+void start_session(tls_stream&& stream, session_start&& start) { launch(std::move(stream), std::move(start)); }
 
 }  // namespace wsgated::ws

@@ -646,10 +646,16 @@ class Pool(GatewayCase):
         stop = threading.Event()
         most = [0]
 
-        def sample() -> None:  # the kernel's view: ESTABLISHED sockets on the backend's port
+        # The kernel's view: ESTABLISHED sockets of the gateway towards the backend's port,
+        # counted on the gateway's side (dport), the side that decides: its close() leaves
+        # ESTABLISHED inside the syscall, before the budget hands the slot to another worker.
+        # The backend's side (sport) lags under load — a closed connection's FIN and its
+        # successor's handshake may be processed on two CPUs' backlogs in either order — and
+        # counted 5 in loaded runs.
+        def sample() -> None:
             while not stop.is_set():
                 out = subprocess.run(
-                    ["ss", "-Htn", "state", "established", f"( sport = :{b.port} )"],
+                    ["ss", "-Htn", "state", "established", f"( dport = :{b.port} )"],
                     capture_output=True, text=True).stdout
                 most[0] = max(most[0], len([x for x in out.splitlines() if x.strip()]))
                 time.sleep(0.01)
