@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <functional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -20,7 +19,6 @@ enum class outcome {
     gone,         // a send with wait: the connection closed before the bytes reached its socket
     unavailable,  // the target is on another node that cannot be reached now (the bus is down)
 };
-std::string_view to_string(outcome o);
 
 // A connection as GET /v1/rooms/{room}/connections and GET /v1/users/{user} list it.
 struct member {

@@ -35,16 +35,6 @@ std::vector<member> merged(std::vector<member> local, std::vector<member> remote
 
 }  // namespace
 
-std::string_view to_string(outcome o) {
-    switch (o) {
-    case outcome::ok: return "ok";
-    case outcome::not_found: return "not_found";
-    case outcome::gone: return "gone";
-    case outcome::unavailable: return "unavailable";
-    }
-    return "unknown";
-}
-
 delivery::delivery(core::process_state& state)
     : state_(state), node_(protocol::make_node_tag()), rooms_(state.workers(), state.metrics.rooms) {
     for (unsigned w = 0; w < state.workers(); ++w) locals_.push_back(std::make_unique<local_hub>(w, rooms_));

@@ -13,7 +13,6 @@
 // flight.
 #pragma once
 
-#include <functional>
 #include <memory>
 
 #include <boost/asio/buffer.hpp>
