@@ -195,14 +195,6 @@ void dispatch(const call& c, responder done) {
 
 }  // namespace
 
-bool valid_name(std::string_view name) {
-    if (name.empty() || name.size() > 256) return false;
-    return std::none_of(name.begin(), name.end(), [](char ch) {
-        auto u = static_cast<unsigned char>(ch);
-        return u < 0x20 || u == 0x7F;
-    });
-}
-
 void handle_control(const request& req, const admin_state& state, responder done) {
     call c{req, state, reply_to::of(req), {}, {}};
     if (!parse_call(c)) return done(json_error(c.r, http::status::bad_request, "malformed path or query"));

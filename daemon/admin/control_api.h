@@ -13,7 +13,4 @@ namespace wsgated::admin {
 
 void handle_control(const request& req, const admin_state& state, responder done);
 
-// Room and user names: 1..256 bytes, no control characters.
-bool valid_name(std::string_view name);
-
 }  // namespace wsgated::admin

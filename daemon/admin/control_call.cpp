@@ -9,6 +9,7 @@
 
 #include "admin/control_api.h"
 #include "protocol/connection_id.h"
+#include "protocol/names.h"
 #include "protocol/utf8.h"
 #include "route/path_pattern.h"
 #include "text/http_text.h"
@@ -80,12 +81,12 @@ std::optional<response> parse_close(const call& c, std::uint16_t& code, std::str
         unsigned v = 0;
         auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
         bool digits = !s.empty() && ec == std::errc() && end == s.data() + s.size() && s[0] != '0';
-        if (!digits || !(v == 1000 || (v >= 3000 && v <= 4999)))
+        if (!digits || !protocol::valid_app_close_code(v))
             return json_error(c.r, http::status::bad_request, "code must be 1000 or 3000-4999");
         code = static_cast<std::uint16_t>(v);
     }
     reason = c.param("reason");
-    if (reason.size() > 123 || !protocol::valid_utf8(reason))
+    if (!protocol::valid_close_reason(reason))
         return json_error(c.r, http::status::bad_request, "reason must be valid UTF-8 of at most 123 bytes");
     return std::nullopt;
 }
@@ -96,7 +97,7 @@ std::optional<response> check_id(const call& c, const std::string& id) {
 }
 
 std::optional<response> check_name(const call& c, const std::string& name, const char* what) {
-    if (valid_name(name)) return std::nullopt;
+    if (protocol::valid_name(name)) return std::nullopt;
     return json_error(c.r, http::status::bad_request, std::string("malformed ") + what + " name");
 }
 

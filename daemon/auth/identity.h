@@ -23,7 +23,7 @@ struct identity {
 };
 
 // A user or room name goes into an HTTP header (WSGate-User) and the control API's paths: 1 to
-// 256 bytes of UTF-8 without control characters (admin::valid_name's bound). Otherwise a name
+// 256 bytes of UTF-8 without control characters (protocol::valid_name's bound). Otherwise a name
 // like "alice\r\nX-Admin: 1" would write a header of its own into every backend request, and
 // a 300-byte one would be a user no /v1 call can address.
 bool usable_name(std::string_view s);

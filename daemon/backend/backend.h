@@ -1,4 +1,4 @@
-// backend: the one interface every backend implements (echo, http; stream later), and
+// backend: the one interface every backend implements (echo, http, stream), and
 // `connection`, what a backend may do to a client connection (implemented by ws::session).
 //
 // Like Pushpin's WebSocket interface, the session only joins the client to a backend; it knows
@@ -51,6 +51,9 @@ public:
     // On the connection's worker, once the connection is in the hub (its rooms joined).
     virtual std::shared_ptr<channel> open(const std::shared_ptr<connection>& c,
                                           const channel_place& where) = 0;
+    // On `worker`, during a handshake: false answers the upgrade 503 (a stream backend that has
+    // been unreachable from this worker for its `timeout`).
+    virtual bool accepting(unsigned /*worker*/) const { return true; }
 };
 
 }  // namespace wsgated::backend

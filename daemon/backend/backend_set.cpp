@@ -1,10 +1,9 @@
 // backend_set: see backend_set.h.
 #include "backend/backend_set.h"
 
-#include <spdlog/spdlog.h>
-
 #include "backend/echo_backend.h"
 #include "backend/http_backend.h"
+#include "backend/stream_backend.h"
 
 namespace wsgated::backend {
 
@@ -17,9 +16,7 @@ backend_set::backend_set(const config::gateway_config& cfg, core::process_state&
         case config::backend_type::echo: backends_[name] = echo; break;
         case config::backend_type::http: backends_[name] = std::make_shared<http_backend>(bc, cfg, state, delivery); break;
         case config::backend_type::stream:
-            // Validated by the loader but not served yet.
-            spdlog::warn("backend '{}': type stream is not available in this build; routes to "
-                         "it answer 503", name);
+            backends_[name] = std::make_shared<stream_backend>(bc, cfg, state, delivery);
             break;
         }
     }

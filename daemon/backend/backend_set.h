@@ -24,8 +24,7 @@ public:
     // `delivery` what backends' actions reach connections and rooms through.
     backend_set(const config::gateway_config& cfg, core::process_state& state, hub::delivery& delivery);
 
-    // nullptr when the backend's type is not available in this build (stream, for now: a route
-    // to it is answered 503 before the upgrade, and startup logs a warning).
+    // nullptr for a name the config does not define (the loader rejects such routes).
     backend* find(const std::string& name) const;
 
 private:

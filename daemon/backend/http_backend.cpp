@@ -20,6 +20,7 @@
 #include "hub/delivery.h"
 #include "text/http_text.h"
 #include "text/split.h"
+#include "protocol/names.h"
 #include "protocol/utf8.h"
 
 namespace wsgated::backend {
@@ -97,9 +98,9 @@ std::optional<protocol::close_reason> parse_close_header(std::string_view v, std
         if (c < '0' || c > '9') return std::nullopt;
         code = code * 10 + static_cast<unsigned>(c - '0');
     }
-    if (code != 1000 && (code < 3000 || code > 4999)) return std::nullopt;
+    if (!protocol::valid_app_close_code(code)) return std::nullopt;
     reason_store = sp == std::string_view::npos ? "" : std::string(text::trim(v.substr(sp + 1)));
-    if (reason_store.size() > 123 || !protocol::valid_utf8(reason_store)) reason_store.clear();
+    if (!protocol::valid_close_reason(reason_store)) reason_store.clear();
     return protocol::close_reason{static_cast<std::uint16_t>(code), reason_store};
 }
 

@@ -119,8 +119,10 @@ struct backend_config {
     http_endpoint endpoint;
     duration timeout{};
     std::uint32_t max_connections{};
-    // stream
-    std::string path;  // Unix socket path
+    // stream: a Unix socket `path` or a TCP `address` (exactly one)
+    std::string path;               // Unix socket path
+    std::string host, port;         // from `address`; the host is resolved at each connect
+    std::uint64_t max_buffer{};     // bytes waiting for the backend, per worker's stream
     source_mark mark;
 };
 

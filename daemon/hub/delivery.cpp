@@ -62,11 +62,28 @@ bool delivery::leave(core::connection& c, unsigned worker, const std::string& ro
     return locals_[worker]->leave(room, &c);
 }
 
+std::vector<std::string> delivery::rooms_of(core::connection& c, unsigned worker) const {
+    auto rooms = locals_[worker]->rooms_of(&c);
+    std::sort(rooms.begin(), rooms.end());
+    return rooms;
+}
+
+core::connection* delivery::local_connection(unsigned worker, std::string_view id) const {
+    return locals_[worker]->find(id);
+}
+
+template <class Fn>
+void delivery::run_on(unsigned w, Fn&& fn) {
+    auto& ioc = state_.context(w);
+    if (ioc.get_executor().running_in_this_thread()) fn();
+    else boost::asio::post(ioc, std::forward<Fn>(fn));
+}
+
 template <class Fn, class Missing>
 void delivery::on_local(const std::string& id, Fn fn, Missing missing) {
     auto w = connections_.worker_of(id);
     if (!w) return missing();
-    boost::asio::post(state_.context(*w), [this, w = *w, id, fn = std::move(fn), missing = std::move(missing)]() mutable {
+    run_on(*w, [this, w = *w, id, fn = std::move(fn), missing = std::move(missing)]() mutable {
         local_hub& local = *locals_[w];
         if (auto* c = local.find(id)) return fn(*c, local);
         missing();  // it ended between the lookup and now
@@ -78,7 +95,7 @@ void delivery::on_workers(const std::vector<unsigned>& workers, std::function<vo
     if (workers.empty()) return after();
     auto pending = std::make_shared<std::atomic<std::size_t>>(workers.size());
     for (unsigned w : workers) {
-        boost::asio::post(state_.context(w), [this, w, fn, after, pending] {
+        run_on(w, [this, w, fn, after, pending] {
             fn(w, *locals_[w]);
             if (pending->fetch_sub(1) == 1) after();
         });
@@ -130,7 +147,7 @@ void delivery::publish(const std::string& room, core::message m, const std::stri
     state_.metrics.room_publishes.inc();
     std::uint64_t members = rooms_.members(room);
     for (unsigned w : rooms_.workers_of(room))
-        boost::asio::post(state_.context(w), [this, w, room, m, exclude] { locals_[w]->publish(room, m, exclude); });
+        run_on(w, [this, w, room, m, exclude] { locals_[w]->publish(room, m, exclude); });
     bus_->publish(room, m, exclude, std::move(ex),
                   [members, done = std::move(done)](outcome o, std::uint64_t remote) { done(o, members + remote); });
 }
@@ -144,7 +161,7 @@ void delivery::send_to_user(const std::string& user, core::message m, reply_exec
 void delivery::broadcast(core::message m, reply_executor ex, count_fn done) {
     std::uint64_t n = connections_.size();
     for (unsigned w = 0; w < locals_.size(); ++w)
-        boost::asio::post(state_.context(w), [this, w, m] { locals_[w]->broadcast(m); });
+        run_on(w, [this, w, m] { locals_[w]->broadcast(m); });
     bus_->broadcast(m, std::move(ex),
                     [n, done = std::move(done)](outcome o, std::uint64_t remote) { done(o, n + remote); });
 }

@@ -48,8 +48,15 @@ public:
     void leave_all(core::connection& c, unsigned worker);
     bool join(core::connection& c, unsigned worker, const std::string& room);   // false: member already
     bool leave(core::connection& c, unsigned worker, const std::string& room);  // false: not a member
+    std::vector<std::string> rooms_of(core::connection& c, unsigned worker) const;  // sorted
+    // On worker `worker`: its connection `id`, or nullptr when that worker does not hold it
+    // (elsewhere, or gone). A backend's fast path to a connection of its own worker.
+    core::connection* local_connection(unsigned worker, std::string_view id) const;
 
-    // Any thread; `done` runs on `ex`. `id` must be a valid connection id (callers answer 400
+    // Any thread; `done` runs on `ex`. Called on a worker's thread, the share of that worker
+    // runs inline, before the call returns, and other workers' shares are posted: so the calls
+    // one worker makes reach each connection in the order they were made (a stream backend's
+    // actions, SPEC §4). `id` must be a valid connection id (callers answer 400
     // for one that is not). With wait_written, ok means the bytes reached the socket.
     void send(const std::string& id, core::message m, bool wait_written, reply_executor ex, outcome_fn done);
     void close(const std::string& id, std::uint16_t code, std::string reason, reply_executor ex,
@@ -76,6 +83,9 @@ private:
     // missing() on the calling thread when there is none.
     template <class Fn, class Missing>
     void on_local(const std::string& id, Fn fn, Missing missing);
+    // Runs fn now when the calling thread is worker w's, else posts it there.
+    template <class Fn>
+    void run_on(unsigned w, Fn&& fn);
     // Runs fn(local_hub) on every worker in `workers`, then after(): the caller's join point.
     void on_workers(const std::vector<unsigned>& workers, std::function<void(unsigned, local_hub&)> fn,
                     std::function<void()> after);

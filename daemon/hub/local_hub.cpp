@@ -20,7 +20,7 @@ void local_hub::remove(core::connection* c) {
     by_id_.erase(c->id());
 }
 
-core::connection* local_hub::find(const std::string& id) const {
+core::connection* local_hub::find(std::string_view id) const {
     auto it = by_id_.find(id);
     return it == by_id_.end() ? nullptr : it->second;
 }

@@ -26,7 +26,7 @@ public:
 
     void add(core::connection* c);
     void remove(core::connection* c);  // leaves every room
-    core::connection* find(const std::string& id) const;
+    core::connection* find(std::string_view id) const;
 
     bool join(const std::string& room, core::connection* c);   // false: already a member
     bool leave(const std::string& room, core::connection* c);  // false: was not a member

@@ -106,6 +106,21 @@ bool parse_authority(std::string_view authority, std::uint16_t default_port, std
 
 }  // namespace
 
+bool parse_connect_address(std::string_view text, std::string& host, std::string& port,
+                           std::string& error) {
+    std::string p;
+    bool bracketed = false;
+    if (!split_host_port(text, true, host, p, bracketed, error)) return false;
+    if (bracketed ? !is_ipv6(host) : !is_hostname(host)) {
+        error = "'" + host + "' is not a host name or address";
+        return false;
+    }
+    std::uint16_t n = 0;
+    if (!parse_port(p, false, n, error)) return false;
+    port = std::to_string(n);
+    return true;
+}
+
 bool parse_listen_address(std::string_view text, std::string& host, std::uint16_t& port,
                           std::string& error) {
     std::string h, p;

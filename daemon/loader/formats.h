@@ -26,6 +26,11 @@ bool parse_cidr(std::string_view text, cidr& out, std::string& error);
 // "http://host[:port][/path]" or "unix:/abs/socket.sock[:/path]" (backends and the auth hook).
 bool parse_http_url(std::string_view text, http_endpoint& out, std::string& error);
 
+// "host:port" of a server to connect to: a host name, an IPv4 address or a bracketed IPv6
+// address, and a port from 1 (a stream backend's `address`). Names are resolved at connect.
+bool parse_connect_address(std::string_view text, std::string& host, std::string& port,
+                           std::string& error);
+
 // "redis://host[:port][/db]".
 bool parse_redis_url(std::string_view text, cluster_config& out, std::string& error);
 

@@ -34,11 +34,22 @@ void build_http_backend(const document& doc, error_list& errors, const key_path&
 void build_stream_backend(const document& doc, error_list& errors, const key_path& at,
                           backend_config& out) {
     out.type = backend_type::stream;
+    out.timeout = doc.time(at.key("timeout"));
+    out.max_buffer = doc.number(at.key("max_buffer"));
     const node_value* path = doc.get(at.key("path"));
-    if (!path) return;
+    const node_value* address = doc.get(at.key("address"));
     std::string why;
-    if (check_socket_path(path->text, why)) out.path = path->text;
-    else errors.add(path->mark, at.key("path").path, why);
+    if (path && address) {
+        errors.add(address->mark, at.key("address").path, "give `path` or `address`, not both");
+    } else if (path) {
+        if (check_socket_path(path->text, why)) out.path = path->text;
+        else errors.add(path->mark, at.key("path").path, why);
+    } else if (address) {
+        if (!parse_connect_address(address->text, out.host, out.port, why))
+            errors.add(address->mark, at.key("address").path, why);
+    } else {
+        errors.add(out.mark, at.path, "a stream backend needs `path` (a Unix socket) or `address` (host:port)");
+    }
 }
 
 // "/chat/{room}" and "/chat/{name}" match the same requests: compare with the names removed.

@@ -52,6 +52,14 @@ inline constexpr std::array<double, 15> rtt_buckets{
     COUNTER_FAMILY(backend_backlog_pauses, "wsgate_backend_backlog_pauses_total",              \
                    "Times a connection's backend backlog filled and its socket stopped being "  \
                    "read (TCP backpressure).", "backend")                                      \
+    COUNTER_FAMILY(backend_protocol_errors, "wsgate_backend_protocol_errors_total",            \
+                   "Stream backend frames that broke the framing (the stream is reconnected) or "\
+                   "could not apply (skipped), by reason.", "backend", "reason")               \
+    GAUGE_FAMILY(backend_streams, "wsgate_backend_streams",                                    \
+                 "Workers whose stream to the backend is connected.", "backend")               \
+    COUNTER_FAMILY(backend_stream_connects, "wsgate_backend_stream_connects_total",            \
+                   "Stream backend connection attempts and losses, by result (ok, failed, "     \
+                   "lost).", "backend", "result")                                              \
     HISTOGRAM_FAMILY(backend_request_duration, "wsgate_backend_request_duration_seconds",      \
                      "Time from sending an event to a backend to its answer.",                 \
                      latency_buckets, "backend")                                               \

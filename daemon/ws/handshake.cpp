@@ -217,8 +217,9 @@ void handshake<Stream>::check_request() {
     auto decision = decide_upgrade(req, *snapshot_->routes);
     if (!decision.accepted())
         return respond(decision.status, std::move(decision.body), decision.headers, decision.reason);
-    if (!snapshot_->backends->find(decision.route->config->backend))
-        return respond(http::status::service_unavailable, "backend not available\n", {},
+    auto* backend = snapshot_->backends->find(decision.route->config->backend);
+    if (!backend || !backend->accepting(worker_.index()))
+        return respond(http::status::service_unavailable, "backend not available\n", {{"Retry-After", "1"}},
                        "backend_unavailable");
     if (!admit(client_, slot_)) return;
     decision_ = std::move(decision);
