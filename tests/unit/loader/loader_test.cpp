@@ -312,9 +312,46 @@ TEST(loader, unix_backend_url_needs_an_absolute_socket_path) {
               "t.yaml:2:26: backends.app.url: socket path must be absolute\n");
 }
 
-TEST(loader, stream_backend_needs_path) {
+TEST(loader, stream_backend_needs_path_or_address) {
     EXPECT_EQ(errors_of(with_route("backends:\n  chat:\n    type: stream\n")),
-              "t.yaml:2:3: backends.chat.path: required for type stream\n");
+              "t.yaml:2:3: backends.chat: a stream backend needs `path` (a Unix socket) or `address` (host:port)\n");
+}
+
+TEST(loader, stream_backend_with_path_and_address) {
+    EXPECT_EQ(errors_of(with_route("backends:\n  chat: {type: stream, path: /c.sock, address: \"h:1\"}\n")),
+              "t.yaml:2:48: backends.chat.address: give `path` or `address`, not both\n");
+}
+
+TEST(loader, stream_backend_over_tcp) {
+    auto r = load_string(with_route("backends:\n  chat: {type: stream, address: \"[::1]:7000\", max_buffer: 1MiB, "
+                                    "timeout: 2s}\n"), "t.yaml");
+    ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
+    const auto& b = r.config->backends.at("chat");
+    EXPECT_EQ(b.host, "::1");
+    EXPECT_EQ(b.port, "7000");
+    EXPECT_TRUE(b.path.empty());
+    EXPECT_EQ(b.max_buffer, 1024u * 1024);
+    EXPECT_EQ(b.timeout, std::chrono::seconds(2));
+}
+
+TEST(loader, stream_backend_defaults) {
+    auto r = load_string(with_route("backends:\n  chat: {type: stream, path: /c.sock}\n"), "t.yaml");
+    ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
+    const auto& b = r.config->backends.at("chat");
+    EXPECT_EQ(b.max_buffer, 4u * 1024 * 1024);
+    EXPECT_EQ(b.timeout, std::chrono::seconds(5));
+}
+
+TEST(loader, stream_backend_bad_address) {
+    EXPECT_EQ(errors_of(with_route("backends:\n  chat: {type: stream, address: \"nohost\"}\n")),
+              "t.yaml:2:33: backends.chat.address: expected host:port, e.g. 0.0.0.0:8080 or [::]:8443\n");
+    EXPECT_EQ(errors_of(with_route("backends:\n  chat: {type: stream, address: \"h:0\"}\n")),
+              "t.yaml:2:33: backends.chat.address: port '0' is not a number from 1 to 65535\n");
+}
+
+TEST(loader, stream_backend_max_buffer_bounds) {
+    EXPECT_EQ(errors_of(with_route("backends:\n  chat: {type: stream, path: /c.sock, max_buffer: 1KiB}\n")),
+              "t.yaml:2:51: backends.chat.max_buffer: must be between 64KiB and 1GiB\n");
 }
 
 TEST(loader, http_key_on_a_stream_backend) {
@@ -523,7 +560,7 @@ TEST(loader, several_errors_are_reported_at_once_in_file_order) {
               "built in: echo)\n"
               "t.yaml:5:12: server.workers: 'none' is not an integer\n"
               "t.yaml:6:3: server.bogus: unknown key\n"
-              "t.yaml:8:3: backends.chat.path: required for type stream\n");
+              "t.yaml:8:3: backends.chat: a stream backend needs `path` (a Unix socket) or `address` (host:port)\n");
 }
 
 TEST(loader, error_to_string_without_a_place) {
