@@ -227,34 +227,53 @@ def sec_fanout(run, agg):
     return f"### Fan-out\n\n{note}\n\n{table(head, rows)}\n"
 
 
+HTTP_BACKEND, STREAM_BACKEND = "backend-32-d1-c100", "backend-stream-32-d1-c100"
+
+
 def sec_backend(run, agg):
-    cs = [c for c in run["cases"] if c["group"] == "backend"]
-    if not cs:
+    by_id = {c["id"]: c for c in run["cases"] if c["group"] == "backend"}
+    if not by_id:
         return ""
-    c = cs[0]
+    c, sc = by_id.get(HTTP_BACKEND), by_id.get(STREAM_BACKEND)
+    w = agg.get((HTTP_BACKEND, "wsgated"))
+    s = agg.get((STREAM_BACKEND, "wsgated"))
+    # (row name, its aggregate); wsgated's two backends first, side by side
+    entries = []
+    if c and "wsgated" in c["peers"]:
+        entries.append(("wsgated, HTTP backend", w, "http"))
+    if sc:
+        entries.append(("wsgated, stream backend", s, "stream"))
+    for p in (c["peers"] if c else []):
+        if p != "wsgated":
+            entries.append((PEER_NAMES[p], agg.get((HTTP_BACKEND, p)), p))
     rows = []
-    w = agg.get((c["id"], "wsgated"))
-    for p in c["peers"]:
-        a = agg.get((c["id"], p))
+    for name, a, key in entries:
         p99 = f"{a['p99_us']:.0f} µs" if a and a.get("p99_us") else "–"
-        rows.append([PEER_NAMES[p], cell(a), p99,
-                     "–" if p == "wsgated" else fr(ratio(w, a))])
-    note = (f"{label(c)}; one message = one request to the same `trivial_backend` process "
+        rows.append([name, cell(a), p99,
+                     "–" if key == "http" else fr(ratio(w, a)),
+                     "–" if key == "stream" else fr(ratio(s, a))])
+    note = (f"{label(c or sc)}; one message = one request to the same `trivial_backend` process "
             "(the **direct HTTP client** row: wsbench's `http` mode straight to the backend, "
             "which is then the server measured, on the server core — the reference: what the "
             "backend serves with no proxy in front; in the other rows the backend, "
             "bench/peers/trivial_backend.c, is pinned to the client's core so that the server core "
-            "holds only the proxy). wsgated: WebSocket message → `POST` on its pooled keep-alive "
-            "HTTP client → the answer's body back as a message (`backend: {type: http}`, "
-            "`events: [message]`). **nginx (HTTP)**: the same request/answer with nginx as the "
+            "holds only the proxy). **wsgated, HTTP backend**: WebSocket message → `POST` on its "
+            "pooled keep-alive HTTP client → the answer's body back as a message (`backend: "
+            "{type: http}`, `events: [message]`). **wsgated, stream backend**: the same clients "
+            "and messages on the stream backend (`backend: {type: stream, path: …}`, SPEC §4): "
+            "each message one `message` frame on the worker's one persistent Unix-socket stream "
+            "to bench/peers/trivial_stream_backend.c (also on the client's core), which answers "
+            "a `send` frame with the same payload — no HTTP on either side. "
+            "**nginx (HTTP)**: the same request/answer with nginx as the "
             "proxy — wsbench's `http` mode sends the `POST` to nginx, which forwards it to the same "
             "backend: the backend does identical work, and nginx, like wsgated, parses a request "
             "and makes an upstream HTTP request per message — this is the target's comparison. "
             "**nginx (WS)**: nginx proxying the WebSocket to the backend's WebSocket face, a byte "
             "relay after the upgrade (the cheapest thing a proxy can do; the backend frames "
             "instead of parsing HTTP) — shown as the lower bound of proxy cost.")
-    return (f"### Backend round trip\n\n{note}\n\n"
-            f"{table(['proxy', 'msgs/s · proxy µs/msg · proxy CPU', 'p99', 'wsgated ÷ it'], rows)}\n")
+    head = ["proxy", "msgs/s · proxy µs/msg · proxy CPU", "p99", "HTTP backend ÷ it",
+            "stream backend ÷ it"]
+    return f"### Backend round trip\n\n{note}\n\n{table(head, rows)}\n"
 
 
 # ---------------------------------------------------------------- targets
@@ -299,6 +318,15 @@ def targets(run: dict, agg: dict) -> list[list[str]]:
     v, b = ratio(g("backend-32-d1-c100", "wsgated"), g("backend-32-d1-c100", "nginx-http"))
     add("HTTP-backend path ≥ nginx's throughput on the same backend (nginx (HTTP))", fr((v, b)),
         None if v is None else v >= 1)
+    # Per server core = messages per second of wsgated's CPU = 1 / CPU per message, whether or
+    # not either run was server-bound: the CPU-per-op basis, always.
+    sb = g(STREAM_BACKEND, "wsgated")
+    v, b = ratio(sb, g(HTTP_BACKEND, "wsgated"), "cpu")
+    add("stream backend ≥ 3× the HTTP backend's throughput per server core", fr((v, b)),
+        None if v is None else v >= 3)
+    v, b = ratio(sb, g("echo-32-d1-c100", "wsgated"), "cpu")
+    add("stream backend ≥ 0.5× the plain echo route's throughput per server core "
+        "(echo 32 B depth 1, 100 conns)", fr((v, b)), None if v is None else v >= 0.5)
     return out
 
 
