@@ -114,6 +114,7 @@ void backend_stream::lose(error_code ec) {
     in_lose_ = true;
     link_->lost(ec, link_id_);
     in_lose_ = false;
+    maybe_resume();  // what was queued is gone: paused clients may send again (held, bounded)
 }
 
 // Hands everything queued to one write; frames queued meanwhile go in the next one.
@@ -138,7 +139,10 @@ void backend_stream::on_write(std::uint64_t session, error_code ec) {
     wbuf_messages_ = 0;
     if (wbuf_.capacity() > 4 * max_kept_buffer) std::string().swap(wbuf_);  // after a burst
     else wbuf_.clear();
-    if (session != session_) return kick();  // the old connection's write: the new one may go
+    if (session != session_) {  // the old connection's write: the new one may go
+        maybe_resume();
+        return kick();
+    }
     if (ec) return lose(ec);
     if (out_.empty()) release_drain_hold();
     maybe_resume();

@@ -97,7 +97,7 @@ constexpr std::array table{
         .doc = "One backend; its name is the key (letters, digits, '_', '-')."},
     schema_entry{.path = "backends.*.type", .kind = enumeration, .allowed = "http|stream",
         .required = true,
-        .doc = "http: one POST per event; stream: framed stream over a Unix socket."},
+        .doc = "http: one POST per event; stream: one framed stream per worker (Unix socket or TCP)."},
     schema_entry{.path = "backends.*.url", .format = http_url, .variant = "http",
         .required = true, .doc = "Where events are POSTed (https is not supported yet)."},
     schema_entry{.path = "backends.*.timeout", .kind = duration, .default_text = "5s", .min = 1,

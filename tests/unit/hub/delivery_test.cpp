@@ -284,3 +284,28 @@ TEST_F(delivery_fixture, view_has_the_info_and_the_sorted_rooms) {
     EXPECT_EQ(v.info.id, b->id());
     EXPECT_EQ(v.rooms, (std::vector<std::string>{"a", "z"}));
 }
+
+// A stream backend's actions, applied on its worker: that worker's share runs before the call
+// returns, so a publish then a send to one member reach it in that order.
+TEST_F(delivery_fixture, calls_made_on_a_worker_run_its_share_inline_in_order) {
+    on(w0, [&] {
+        d->join(*a, 0, "r");
+        d->publish("r", msg("published"), "", caller.get_executor(), [](hub::outcome, std::uint64_t) {});
+        EXPECT_EQ(a->got, std::vector<std::string>{"published"});  // already there
+        d->send(a->id(), msg("sent"), false, caller.get_executor(), [](hub::outcome) {});
+        EXPECT_EQ(a->got, (std::vector<std::string>{"published", "sent"}));
+        d->broadcast(msg("all"), caller.get_executor(), [](hub::outcome, std::uint64_t) {});
+        EXPECT_EQ(a->got.size(), 3u);
+        EXPECT_EQ(d->local_connection(0, a->id()), a.get());
+        EXPECT_EQ(d->local_connection(0, c->id()), nullptr);  // on worker 1
+        EXPECT_EQ(d->rooms_of(*a, 0), std::vector<std::string>{"r"});
+    });
+    on(w1, [&] { EXPECT_EQ(c->got, std::vector<std::string>{"all"}); });  // posted, ran in turn
+}
+
+TEST_F(delivery_fixture, calls_from_outside_the_workers_are_posted) {
+    bool done = false;
+    d->broadcast(msg("x"), caller.get_executor(), [&](hub::outcome, std::uint64_t) { done = true; });
+    wait(done);
+    on(w0, [&] { EXPECT_EQ(a->got, std::vector<std::string>{"x"}); });
+}
