@@ -107,6 +107,7 @@ private:
     bool reading_ = false;  // an async_read is in flight
     bool pinging_ = false;  // Beast allows one ping in flight
     bool in_hub_ = false;   // entered hub::delivery, not yet left
+    std::shared_ptr<session> paused_self_;  // while a backend paused reading (deliver)
     core::worker& worker_;
     services sv_;
     core::snapshot_ptr snapshot_;
@@ -239,6 +240,7 @@ void session<Stream>::do_read() {
     if (phase_.is(phase::finished)) return;
     reading_ = true;
     ws_.async_read(buffer_, beast::bind_front_handler(&session::on_read, this->shared_from_this()));
+    paused_self_.reset();  // the read holds us now
 }
 
 template <class Stream>
@@ -270,9 +272,10 @@ void session<Stream>::deliver(std::size_t n) {
     out_.end_read();
     buffer_.consume(n);
     if (more && !reading_) do_read();  // on_message may have closed, which reads already
-    // A read that waits for the client flushes the answers (coalescing_stream); without one
-    // (a paused backend), flush at the end of this turn.
-    if (!reading_) out_.flush_soon();
+    if (reading_) return;  // a read that waits for the client flushes the answers
+    // Paused by the backend: nothing else may hold us (heartbeat off); flush at turn's end.
+    paused_self_ = this->shared_from_this();
+    out_.flush_soon();
 }
 
 // Compressed data that does not inflate: Beast fails the stream without a close frame, and
@@ -304,8 +307,7 @@ void session<Stream>::over_rate(std::size_t n) {
     if (!reading_) do_read();  // after a close: reads until the client's close frame arrives
 }
 
-// Refused while not open; over send_queue the message is dropped (outbound counts both and
-// tells a written callback) and the client closed 1008.
+// Refused while not open; over send_queue: dropped (counted, a written callback told), 1008.
 template <class Stream>
 void session<Stream>::send(backend::message m) {
     if (!accepting_sends()) return out_.refuse(std::move(m.on_written));
@@ -329,12 +331,10 @@ void session<Stream>::close(std::uint16_t code, std::string_view reason) {
     cr.code = code;
     cr.reason.assign(reason.data(), std::min<std::size_t>(reason.size(), cr.reason.max_size()));
     ws_.async_close(cr, beast::bind_front_handler(&session::on_close, this->shared_from_this()));
-    // The client's close frame arrives through a read: resume one if a backend paused it.
-    if (!reading_ && was_open) do_read();
+    if (!reading_ && was_open) do_read();  // the client's close frame arrives through a read
 }
 
-// A close frame queued behind a write that the client never reads (a slow consumer) would wait
-// forever: past the deadline, drop the TCP connection.
+// A close frame queued behind a write a slow consumer never reads: past the deadline, drop TCP.
 template <class Stream>
 void session<Stream>::arm_close_deadline() {
     timer_.expires_after(config().server.limits.handshake_timeout);
@@ -353,6 +353,7 @@ void session<Stream>::on_close(error_code ec) {
 
 template <class Stream>
 void session<Stream>::finish(error_code ec) {
+    auto keep = std::move(paused_self_);  // released when this returns
     if (phase_.is(phase::finished)) return;
     bool had_channel = channel_ != nullptr;
     to(phase::finished);
