@@ -46,9 +46,36 @@ private:
     void do_read() {
         parser_.emplace();
         parser_->header_limit(header_limit);
-        // Bodies become WebSocket messages: nothing larger than max_message_size is useful.
-        parser_->body_limit(std::min<std::uint64_t>(body_limit, state_->config()->server.limits.max_message_size));
+        // The body's limit is set once the token is checked: the parser would refuse a large
+        // Content-Length while reading the header, before the token could be checked.
+        parser_->body_limit(boost::none);
         beast::get_lowest_layer(stream_).expires_after(idle_timeout);
+        http::async_read_header(stream_, buffer_, *parser_,
+                                beast::bind_front_handler(&admin_connection::on_header, this->shared_from_this()));
+    }
+
+    // The token is checked on the header: a caller without it gets 401 before any body byte is
+    // read (then the connection closes, discarding the body).
+    void on_header(error_code ec, std::size_t n) {
+        if (ec) return on_read(ec, n);
+        if (auto refused = refuse_before_body(parser_->get(), *state_)) {
+            refused->keep_alive(false);
+            return answer(std::move(*refused));
+        }
+        // Bodies become WebSocket messages: nothing larger than max_message_size is useful.
+        auto limit = std::min<std::uint64_t>(body_limit, state_->config()->server.limits.max_message_size);
+        parser_->body_limit(limit);
+        if (parser_->content_length() && *parser_->content_length() > limit)
+            return on_read(http::error::body_limit, 0);
+        if (!beast::iequals(parser_->get()[http::field::expect], "100-continue")) return read_body();
+        // curl asks before a body over 1 KiB and otherwise waits a second for the answer.
+        continue_ = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+        http::async_write(stream_, *continue_, [self = this->shared_from_this()](error_code e, std::size_t) {
+            if (!e) self->read_body();
+        });
+    }
+
+    void read_body() {
         http::async_read(stream_, buffer_, *parser_,
                          beast::bind_front_handler(&admin_connection::on_read, this->shared_from_this()));
     }
@@ -102,6 +129,7 @@ private:
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::shared_ptr<response> res_;
+    std::shared_ptr<http::response<http::empty_body>> continue_;
 };
 
 }  // namespace
@@ -131,16 +159,27 @@ void admin_listener::stop() {
     acceptor_.close(ec);
 }
 
+// Out of descriptors and the like: back off instead of spinning on accept(), then wait for a
+// client (at the limit Linux fails accept() even with nobody waiting: no polling while idle).
+void admin_listener::retry_later(error_code ec) {
+    std::uint64_t suppressed = 0;
+    if (log_limit_.allow(suppressed))
+        spdlog::warn("admin accept: {}; retrying in 100ms{}", ec.message(),
+                     suppressed ? fmt::format(" ({} more since the last line)", suppressed) : "");
+    auto t = std::make_shared<asio::steady_timer>(control_, std::chrono::milliseconds(100));
+    t->async_wait([self = shared_from_this(), t](error_code) {
+        if (self->stopped_) return;
+        self->acceptor_.async_wait(tcp::acceptor::wait_read, [self](error_code e) {
+            if (!e) self->do_accept();
+        });
+    });
+}
+
 void admin_listener::do_accept() {
     if (stopped_) return;
     acceptor_.async_accept(control_, [self = shared_from_this()](error_code ec, tcp::socket s) {
         if (self->stopped_) return;
-        if (ec) {
-            // Out of descriptors and the like: back off instead of spinning on accept().
-            spdlog::warn("admin accept: {}; retrying in 100ms", ec.message());
-            auto t = std::make_shared<asio::steady_timer>(self->control_, std::chrono::milliseconds(100));
-            return t->async_wait([self, t](error_code) { self->do_accept(); });
-        }
+        if (ec) return self->retry_later(ec);
         {
             if (self->cfg_.tls)
                 std::make_shared<admin_connection<beast::ssl_stream<beast::tcp_stream>>>(

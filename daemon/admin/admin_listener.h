@@ -14,6 +14,7 @@
 
 #include "admin/admin_router.h"
 #include "config/gateway_config.h"
+#include "core/log_limiter.h"
 
 namespace wsgated::admin {
 
@@ -30,11 +31,13 @@ public:
 
 private:
     void do_accept();
+    void retry_later(boost::system::error_code ec);
 
     boost::asio::io_context& control_;
     config::listen_config cfg_;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::shared_ptr<const admin_state> state_;
+    core::log_limiter log_limit_{1};
     bool stopped_ = false;
 };
 

@@ -45,6 +45,8 @@ response read_endpoint(const request& req, const admin_state& state, std::string
                 boost::json::object{{"status", ready ? "ready" : "not ready"}});
 }
 
+bool is_v1(std::string_view path) { return path == "/v1" || path.starts_with("/v1/"); }
+
 }  // namespace
 
 bool token_matches(std::string_view presented, std::string_view expected) {
@@ -54,9 +56,14 @@ bool token_matches(std::string_view presented, std::string_view expected) {
     return CRYPTO_memcmp(a, b, sizeof a) == 0;
 }
 
+std::optional<response> refuse_before_body(const request& header, const admin_state& state) {
+    if (!is_v1(text::target_path(header.target()))) return std::nullopt;
+    return refuse_v1(header, state);
+}
+
 void route_admin(const request& req, const admin_state& state, responder done) {
     auto path = text::target_path(req.target());
-    if (path == "/v1" || path.starts_with("/v1/")) {
+    if (is_v1(path)) {
         if (auto refused = refuse_v1(req, state)) return done(std::move(*refused));
         return handle_control(req, state, std::move(done));
     }

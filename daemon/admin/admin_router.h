@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "admin/responses.h"
@@ -25,6 +26,11 @@ struct admin_state {
 };
 
 void route_admin(const request& req, const admin_state& state, responder done);
+
+// On the request's header alone, before its body is read: the token gate's answer for a /v1
+// call that may not pass, nothing otherwise. So an unauthenticated caller learns 401 (not 413)
+// and costs no body buffer.
+std::optional<response> refuse_before_body(const request& header, const admin_state& state);
 
 // Constant-time comparison of a presented bearer token with the configured one (compares
 // SHA-256 digests, so neither the content nor the length leaks through timing).

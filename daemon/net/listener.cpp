@@ -1,6 +1,8 @@
 // listener: see listener.h.
 #include "net/listener.h"
 
+#include <cerrno>
+
 #include <boost/asio/ssl/context.hpp>
 #include <spdlog/spdlog.h>
 
@@ -40,12 +42,13 @@ std::string bind_acceptor(tcp::acceptor& acceptor, const config::listen_config& 
 }
 
 listener::listener(asio::io_context& control, config::listen_config cfg,
-                   std::vector<core::worker*> workers, accept_fn on_socket)
+                   std::vector<core::worker*> workers, accept_fn on_socket, refused_fn on_refused)
     : cfg_(std::move(cfg)),
       acceptor_(control),
       retry_(control),
       workers_(std::move(workers)),
-      on_socket_(std::move(on_socket)) {}
+      on_socket_(std::move(on_socket)),
+      on_refused_(std::move(on_refused)) {}
 
 std::string listener::bind() { return bind_acceptor(acceptor_, cfg_); }
 
@@ -83,17 +86,67 @@ void listener::do_accept() {
 
 void listener::on_accept(error_code ec) {
     if (stopped_ || ec == asio::error::operation_aborted) return;
-    if (ec) {
-        // EMFILE/ENFILE/ENOBUFS: accepting again at once would spin; back off briefly and let
-        // connections close. The client waits in the backlog meanwhile.
-        spdlog::warn("accept on {}: {}; retrying in 100ms", local_address(), ec.message());
-        retry_.expires_after(std::chrono::milliseconds(100));
-        retry_.async_wait([self = shared_from_this()](error_code e) {
-            if (!e) self->do_accept();
-        });
-        return;
+    if (!ec) return do_accept();
+    // Out of descriptors: answer a waiting client 503 with the reserve, then go on accepting
+    // (each round serves one client, so this is no spin); anything else, or no client could
+    // be taken: back off briefly and let connections close.
+    // Linux takes the descriptor before it looks for a client: at the limit accept() fails even
+    // with nobody waiting, so then wait for the next client instead of polling.
+    bool at_limit = ec == asio::error::no_descriptors || ec.value() == ENFILE;
+    if (!at_limit) return retry_later(ec);
+    switch (refuse_one()) {
+    case refused::one: return do_accept();
+    case refused::none_waiting: return wait_for_client();
+    case refused::failed: return retry_later(ec);
     }
-    do_accept();
+}
+
+void listener::wait_for_client() {
+    acceptor_.async_wait(tcp::acceptor::wait_read, [self = shared_from_this()](error_code e) {
+        if (!e && !self->stopped_) self->do_accept();
+    });
+}
+
+// One client from the backlog, through the reserved descriptor: a 503 written without waiting,
+// what it sent read and dropped (closing over unread bytes would reset the answer away), closed.
+listener::refused listener::refuse_one() {
+    static constexpr std::string_view answer =
+        "HTTP/1.1 503 Service Unavailable\r\nServer: wsgated\r\nRetry-After: 1\r\nConnection: close\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 38\r\n\r\n"
+        "server at its open-file limit; retry\r\n";
+    reserve_.release();
+    error_code ec;
+    tcp::socket s(acceptor_.get_executor());
+    acceptor_.non_blocking(true, ec);
+    acceptor_.accept(s, ec);
+    if (!ec) {
+        s.non_blocking(true, ec);
+        s.send(asio::buffer(answer), 0, ec);
+        char sink[4096];
+        s.receive(asio::buffer(sink), 0, ec);
+        s.shutdown(tcp::socket::shutdown_both, ec);
+        s.close(ec);
+        ec = {};
+    }
+    reserve_.restore();
+    if (ec == asio::error::would_block) return refused::none_waiting;
+    if (ec) return refused::failed;
+    if (on_refused_) on_refused_();
+    std::uint64_t suppressed = 0;
+    if (log_limit_.allow(suppressed))
+        spdlog::warn("accept on {}: out of file descriptors (ulimit -n, LimitNOFILE=): clients get 503{}",
+                     local_address(), suppressed ? fmt::format(" ({} more since the last line)", suppressed) : "");
+    return refused::one;
+}
+
+void listener::retry_later(error_code ec) {
+    std::uint64_t suppressed = 0;
+    if (log_limit_.allow(suppressed))
+        spdlog::warn("accept on {}: {}; retrying in 100ms", local_address(), ec.message());
+    retry_.expires_after(std::chrono::milliseconds(100));
+    retry_.async_wait([self = shared_from_this()](error_code e) {
+        if (!e) self->do_accept();
+    });
 }
 
 }  // namespace wsgated::net

@@ -15,7 +15,9 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/gateway_config.h"
+#include "core/log_limiter.h"
 #include "core/worker.h"
+#include "net/descriptor_reserve.h"
 
 namespace wsgated::net {
 
@@ -32,8 +34,11 @@ public:
     using accept_fn = std::function<void(boost::asio::ip::tcp::socket, core::worker& worker,
                                          const config::listen_config& cfg)>;
 
+    // At the descriptor limit: a client was answered 503 and closed (the caller counts it).
+    using refused_fn = std::function<void()>;
+
     listener(boost::asio::io_context& control, config::listen_config cfg,
-             std::vector<core::worker*> workers, accept_fn on_socket);
+             std::vector<core::worker*> workers, accept_fn on_socket, refused_fn on_refused = {});
 
     // Opens, binds and listens. On failure returns a message naming the address and the OS
     // error ("cannot listen on 127.0.0.1:80: Permission denied").
@@ -52,12 +57,19 @@ public:
 private:
     void do_accept();
     void on_accept(boost::system::error_code ec);
+    enum class refused { one, none_waiting, failed };
+    refused refuse_one();
+    void wait_for_client();
+    void retry_later(boost::system::error_code ec);
 
     config::listen_config cfg_;
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer retry_;
     std::vector<core::worker*> workers_;
     accept_fn on_socket_;
+    refused_fn on_refused_;
+    descriptor_reserve reserve_;
+    core::log_limiter log_limit_{1};
     std::size_t next_ = 0;
     bool stopped_ = false;
 };

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "protocol/utf8.h"
 #include "text/split.h"
 
 namespace wsgated::route {
@@ -37,7 +38,8 @@ bool percent_decode_segment(std::string_view in, std::string& out, bool allow_sl
         out.push_back(c);
         i += 2;
     }
-    return true;
+    // Values travel as JSON text (WSGate-Params, the stream's connect event) and as room names.
+    return protocol::valid_utf8(out);
 }
 
 namespace {

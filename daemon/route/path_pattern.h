@@ -12,8 +12,9 @@ namespace wsgated::route {
 
 using params = std::vector<std::pair<std::string, std::string>>;
 
-// Percent-decodes one path segment; false for a bad escape, a decoded NUL, or (unless allowed)
-// a decoded '/', which would let a route parameter smuggle path structure into backends.
+// Percent-decodes one path segment; false for a bad escape, a decoded NUL, (unless allowed) a
+// decoded '/', which would let a route parameter smuggle path structure into backends, or a
+// result that is not UTF-8 (backends receive parameters as JSON text).
 bool percent_decode_segment(std::string_view in, std::string& out, bool allow_slash = false);
 
 class path_pattern {

@@ -25,6 +25,7 @@ server::server(config::config_ptr cfg)
       signals_(control_, SIGTERM, SIGINT, SIGHUP),
       drain_poll_(control_),
       watchdog_(control_),
+      trim_(control_, [this] { return live_connections(); }),
       config_path_(cfg->source_file) {
     for (unsigned i = 0; i < std::max(1u, cfg->server.workers); ++i) {
         workers_.push_back(std::make_unique<core::worker>(i));
@@ -62,7 +63,8 @@ bool server::bind_listeners() {
     for (auto& w : workers_) ws.push_back(w.get());
     for (const auto& lc : current()->config().server.listen) {
         auto l = std::make_shared<net::listener>(
-            control_, lc, ws, [this](auto s, auto& w, const auto& c) { on_socket(std::move(s), w, c); });
+            control_, lc, ws, [this](auto s, auto& w, const auto& c) { on_socket(std::move(s), w, c); },
+            [this] { state_.metrics.handshake_failures.with({"fd_limit"}).inc(); });
         if (auto err = l->bind(); !err.empty()) {
             spdlog::error("{}", err);
             return false;
@@ -94,6 +96,7 @@ int server::run() {
     spdlog::info("ready");
     sd_notify("READY=1");
     start_watchdog();
+    trim_.start();
     control_.run();
     return 0;
 }
@@ -151,15 +154,21 @@ void server::begin_drain() {
     spdlog::info("draining: closing every connection (1001), waiting up to {} ms", timeout.count());
     signals_.cancel();
     watchdog_.cancel();
+    trim_.stop();
     for (auto& l : listeners_) l->stop();
     for (auto& w : workers_) boost::asio::post(w->ioc(), [p = w.get()] { p->drain_all(); });
     drain_deadline_ = std::chrono::steady_clock::now() + timeout;
     check_drained();
 }
 
-void server::check_drained() {
+std::size_t server::live_connections() const {
     std::size_t live = 0;
-    for (auto& w : workers_) live += w->live();
+    for (const auto& w : workers_) live += w->live();
+    return live;
+}
+
+void server::check_drained() {
+    std::size_t live = live_connections();
     live += state_.backend_in_flight.load(std::memory_order_relaxed);  // disconnect events
     if (live == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
         if (live) spdlog::warn("drain timeout: {} connections still open, closing them", live);

@@ -20,6 +20,7 @@
 #include "core/worker.h"
 #include "hub/delivery.h"
 #include "net/listener.h"
+#include "server/memory_trim.h"
 
 namespace wsgated::server {
 
@@ -41,6 +42,7 @@ private:
     void reload();
     void apply_listener_changes(const config::gateway_config& next);
     void begin_drain();
+    std::size_t live_connections() const;
     void check_drained();
     void finish();
     void start_watchdog();
@@ -54,6 +56,7 @@ private:
     boost::asio::signal_set signals_;
     boost::asio::steady_timer drain_poll_;
     boost::asio::steady_timer watchdog_;
+    memory_trim trim_;
     std::chrono::steady_clock::time_point drain_deadline_;
     std::atomic<core::snapshot_ptr> snapshot_;
     std::vector<std::shared_ptr<net::listener>> listeners_;

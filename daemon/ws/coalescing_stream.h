@@ -17,6 +17,12 @@
 // Writes complete at once (after the copy): the layer never blocks a writer, so the session
 // bounds it, counting buffered() in server.limits.send_queue (slow consumer → 1008).
 //
+// Shared payloads (a publish: one buffer for every member) are not copied: append_shared()
+// keeps a reference at its place, and the write gathers (writev) copied bytes and shared buffers
+// in order, so 10,000 members that do not read hold one copy of a payload, not one each
+// (docs/performance.md). Over TLS (Asio encrypts one buffer per call) the write in flight
+// flattens them into its own buffer; what waits behind it stays shared.
+//
 // Reads: Beast reads into a fixed 1,536-byte buffer, a syscall per 1.5 KiB (per message at
 // 1 KiB). On plain TCP the layer waits for readability and then receives up to 64 KiB at once
 // into the worker's scratch buffer (shared: only this turn uses it), serves Beast from that, and
@@ -26,9 +32,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -81,6 +89,19 @@ public:
         waiting_.push_back({appended_, std::move(on_written)});
     }
 
+    // A buffer shared with other connections, referenced until written (see above). `bytes`
+    // counts in buffered() like copied bytes: send_queue bounds what a member holds either way.
+    void append_shared(std::shared_ptr<const std::string> bytes, written_fn on_written = {}) {
+        if (failed_) {
+            if (on_written) on_written(false);
+            return;
+        }
+        appended_ += bytes->size();
+        pending_shared_bytes_ += bytes->size();
+        pending_shared_.push_back({pending_.size(), std::move(bytes)});
+        if (on_written) waiting_.push_back({appended_, std::move(on_written)});
+    }
+
     // Plain TCP only: receive through this worker's scratch buffer (see above).
     void set_read_scratch(std::span<char> scratch) {
         if constexpr (plain) {
@@ -95,24 +116,33 @@ public:
     void unread(std::string_view bytes) { inbox_.insert(inbox_.end(), bytes.begin(), bytes.end()); }
 
     // Bytes accepted but not yet taken by the socket.
-    std::size_t buffered() const { return pending_.size() + sending_.size(); }
+    std::size_t buffered() const {
+        return pending_.size() + pending_shared_bytes_ + sending_.size() + sending_shared_bytes_;
+    }
 
     // Starts writing what is pending, unless a write is in flight (its completion goes on).
     void flush() {
-        if (writing_ || pending_.empty() || failed_) return;
+        if (writing_ || !has_pending() || failed_) return;
         auto anchor = owner_.lock();
         if (!anchor) return;  // the owner is going away: nothing can complete any more
         std::swap(sending_, pending_);
+        std::swap(sending_shared_, pending_shared_);
+        sending_shared_bytes_ = std::exchange(pending_shared_bytes_, 0);
         writing_ = true;
-        boost::asio::async_write(next_, boost::asio::buffer(sending_),
-                                 [this, anchor = std::move(anchor)](error_code ec, std::size_t n) {
-                                     on_flushed(ec, n);
-                                 });
+        auto done = [this, anchor = std::move(anchor)](error_code ec, std::size_t n) { on_flushed(ec, n); };
+        if (sending_shared_.empty()) return boost::asio::async_write(next_, boost::asio::buffer(sending_), std::move(done));
+        if constexpr (plain) {
+            gather();
+            boost::asio::async_write(next_, std::span<const boost::asio::const_buffer>(gather_), std::move(done));
+        } else {
+            flatten();
+            boost::asio::async_write(next_, boost::asio::buffer(sending_), std::move(done));
+        }
     }
 
     // Flushes at the end of this event-loop turn, so that what else this turn sends joins in.
     void flush_soon() {
-        if (flush_posted_ || writing_ || pending_.empty() || failed_) return;
+        if (flush_posted_ || writing_ || !has_pending() || failed_) return;
         auto anchor = owner_.lock();
         if (!anchor) return;
         flush_posted_ = true;
@@ -179,6 +209,45 @@ public:
     }
 
 private:
+    // A shared buffer's place in the copied bytes: it goes before pending_[at].
+    struct shared_piece {
+        std::size_t at;
+        std::shared_ptr<const std::string> bytes;
+    };
+
+    bool has_pending() const { return !pending_.empty() || !pending_shared_.empty(); }
+
+    // The write in flight as one sequence: copied bytes and shared buffers in appended order.
+    void gather() {
+        gather_.clear();
+        std::size_t from = 0;
+        for (const auto& piece : sending_shared_) {
+            if (piece.at > from) gather_.emplace_back(sending_.data() + from, piece.at - from);
+            gather_.emplace_back(piece.bytes->data(), piece.bytes->size());
+            from = piece.at;
+        }
+        if (from < sending_.size()) gather_.emplace_back(sending_.data() + from, sending_.size() - from);
+    }
+
+    // TLS: the same sequence copied into the write's own buffer, in place (from the back, each
+    // piece of copied bytes moved to its final place, each shared buffer copied into its gap),
+    // and the references let go.
+    void flatten() {
+        std::size_t copied_end = sending_.size();
+        std::size_t end = copied_end + sending_shared_bytes_;
+        sending_.resize(end);
+        char* data = sending_.data();
+        for (auto piece = sending_shared_.rbegin(); piece != sending_shared_.rend(); ++piece) {
+            std::size_t after = copied_end - piece->at;  // copied bytes behind this piece
+            std::memmove(data + end - after, data + piece->at, after);
+            end -= after + piece->bytes->size();
+            std::memcpy(data + end, piece->bytes->data(), piece->bytes->size());
+            copied_end = piece->at;
+        }
+        sending_shared_.clear();
+        sending_shared_bytes_ = 0;
+    }
+
     // Plain TCP: the socket itself, or Beast's tcp_stream around one (not TLS).
     static constexpr bool bare = requires(Next& n) { n.non_blocking(true); };
     static constexpr bool plain = bare || requires(Next& n) { n.socket().non_blocking(true); };
@@ -233,17 +302,24 @@ private:
         writing_ = false;
         written_ += n;
         sending_.clear();
+        sending_shared_.clear();  // lets go of the shared buffers now, not at the next write
+        sending_shared_bytes_ = 0;
         if (ec) {
             failed_ = true;
             error_ = ec;
             pending_.clear();
-        } else if (!pending_.empty()) {
+            pending_shared_.clear();
+            pending_shared_bytes_ = 0;
+        } else if (has_pending()) {
             flush();
         } else {
             // A burst (a 64 KiB message, a backlog) should not pin its buffers on an idle
             // connection: per-connection memory is a product figure.
             if (sending_.capacity() > keep_capacity) std::vector<char>().swap(sending_);
             if (pending_.capacity() > keep_capacity) std::vector<char>().swap(pending_);
+            release_if_large(sending_shared_);
+            release_if_large(pending_shared_);
+            release_if_large(gather_);
         }
         // Callbacks last, once the buffers are settled: one may append and start a write.
         if (ec) notify_all(false);
@@ -268,13 +344,24 @@ private:
         for (auto& w : waiting) w.second(written);
     }
 
+    template <class Vector>
+    static void release_if_large(Vector& v) {
+        if (v.capacity() * sizeof(typename Vector::value_type) > keep_pieces_capacity) Vector().swap(v);
+    }
+
     static constexpr std::size_t keep_capacity = 16 * 1024;    // kept by an idle connection
+    static constexpr std::size_t keep_pieces_capacity = 512;   // the same for the shared pieces
     static constexpr std::size_t direct_read_min = 16 * 1024;  // a read this large skips scratch
 
     Next next_;
     std::weak_ptr<void> owner_;
     std::vector<char> pending_;  // appended, not yet handed to the socket
     std::vector<char> sending_;  // the write in flight
+    std::vector<shared_piece> pending_shared_;  // shared buffers among pending_ / sending_
+    std::vector<shared_piece> sending_shared_;
+    std::size_t pending_shared_bytes_ = 0;
+    std::size_t sending_shared_bytes_ = 0;
+    std::vector<boost::asio::const_buffer> gather_;  // plain TCP: the write in flight, in pieces
     std::vector<char> inbox_;    // received, not yet read by Beast (from inbox_pos_ on)
     std::size_t inbox_pos_ = 0;
     std::span<char> scratch_;    // the worker's receive buffer (plain TCP), empty: pass through

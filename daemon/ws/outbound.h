@@ -50,7 +50,7 @@ public:
     // over_limit: the message was dropped (counted; a written callback hears false) and the
     // session must close the client as a slow consumer.
     verdict send(core::message m) {
-        if (direct_) return send_direct(*m.data, m.binary, std::move(m.on_written));
+        if (direct_) return send_direct(*m.data, m.binary, std::move(m.on_written), &m.data);
         if (!fits(m.data->size())) return over_limit(std::move(m.on_written));
         queued_bytes_ += m.data->size();
         queue_.push_back(std::move(m));
@@ -93,12 +93,16 @@ public:
 
 private:
     // Framed here and appended to the coalescing layer: no allocation, no operation per message.
-    verdict send_direct(std::string_view payload, bool binary, core::message::written_fn done) {
+    // A shared payload (fan-out: the same buffer for every member) is referenced, not copied,
+    // unless it is so small that the reference would cost as much as the copy.
+    verdict send_direct(std::string_view payload, bool binary, core::message::written_fn done,
+                        std::shared_ptr<const std::string>* shared = nullptr) {
         if (!fits(payload.size())) return over_limit(std::move(done));
         auto header = data_frame_header(binary, payload.size());
         auto& out = ws_.next_layer();
         out.append({reinterpret_cast<const char*>(header.bytes.data()), header.size});
-        out.append(payload, std::move(done));
+        if (shared && payload.size() >= shared_min) out.append_shared(std::move(*shared), std::move(done));
+        else out.append(payload, std::move(done));
         sent_->inc();
         metrics_.bytes_sent.inc(payload.size());
         // Outside a read (a reply, a publish) the write starts now: the first member of a room
@@ -143,6 +147,9 @@ private:
         if (done) ws_.next_layer().append({}, std::move(done));
         if (!queue_.empty() && !stopped_ && !writing_) do_write();
     }
+
+    // Below this a shared payload is copied: a reference and its gathered piece cost ~40 bytes.
+    static constexpr std::size_t shared_min = 128;
 
     WsStream& ws_;
     metrics::gateway_metrics& metrics_;

@@ -1,5 +1,7 @@
-// upgrade: see upgrade.h. The order of the checks is the order of SPEC §3: path, upgrade,
-// version, key, origin, subprotocol — so a client always learns the first thing it got wrong.
+// upgrade: see upgrade.h. The order of the checks is the order of docs/protocol.md: Host, path,
+// upgrade, version, key, origin, subprotocol — so a client always learns the first thing it got
+// wrong. Every request Beast's accept would refuse is refused here first, with a reason
+// counted, before an auth hook is asked.
 #include "ws/upgrade.h"
 
 #include <algorithm>
@@ -69,6 +71,9 @@ std::string pick_subprotocol(const upgrade_request& req, const config::route_con
 }  // namespace
 
 upgrade_decision decide_upgrade(const upgrade_request& req, const route::router& routes) {
+    // RFC 9112 §3.2: an HTTP/1.1 request without exactly one Host is answered 400.
+    if (req.version() >= 11 && req.count(http::field::host) != 1)
+        return refuse(http::status::bad_request, "bad_host", "an HTTP/1.1 request needs exactly one Host field\n");
     upgrade_decision d;
     d.route = routes.match(text::target_path(req.target()), d.params);
     if (!d.route) return refuse(http::status::not_found, "not_found", "no route for this path\n");
@@ -78,7 +83,13 @@ upgrade_decision decide_upgrade(const upgrade_request& req, const route::router&
         r.headers.emplace_back("Sec-WebSocket-Version", "13, 8");
         return r;
     }
+    // RFC 6455 §11.3.1 and §11.3.5: the key and the version must not appear more than once.
     auto version = req[http::field::sec_websocket_version];
+    if (req.count(http::field::sec_websocket_version) > 1) {
+        auto r = refuse(http::status::bad_request, "version", "more than one Sec-WebSocket-Version\n");
+        r.headers.emplace_back("Sec-WebSocket-Version", "13, 8");
+        return r;
+    }
     if (version == "13") d.version = 13;
     else if (version == "8") d.version = 8;
     else {
@@ -86,6 +97,8 @@ upgrade_decision decide_upgrade(const upgrade_request& req, const route::router&
         r.headers.emplace_back("Sec-WebSocket-Version", "13, 8");
         return r;
     }
+    if (req.count(http::field::sec_websocket_key) > 1)
+        return refuse(http::status::bad_request, "bad_key", "more than one Sec-WebSocket-Key\n");
     if (!valid_key(req[http::field::sec_websocket_key]))
         return refuse(http::status::bad_request, "bad_key", "missing or malformed Sec-WebSocket-Key\n");
     const auto& rc = *d.route->config;

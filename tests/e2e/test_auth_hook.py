@@ -285,15 +285,27 @@ def upgrade(addr: tuple[str, int], target: str = "/app/lobby",
              "Sec-WebSocket-Version: 13"]
     lines += [f"{k}: {v}" for k, v in headers or []]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    return raw_request(addr, request, timeout)
+
+
+def read_head(s: socket.socket) -> bytes:
+    """What `s` receives until an HTTP head is complete (or the peer closes)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def raw_request(addr: tuple[str, int], request: bytes, timeout: float = TIMEOUT) -> Answer:
+    """Sends `request` as it is on a new connection; the answer (head, and the body of a non-101
+    by its Content-Length). The connection is closed after."""
     start = time.monotonic()
     with socket.create_connection(addr, timeout=timeout) as s:
         s.sendall(request)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_head(s)
         elapsed = time.monotonic() - start
         head, sep, body = data.partition(b"\r\n\r\n")
         if not sep:

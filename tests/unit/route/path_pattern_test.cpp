@@ -81,6 +81,18 @@ TEST(path_pattern, encoded_slash_nul_and_bad_escapes_do_not_match) {
     EXPECT_FALSE(p.match("/chat/%", out));
 }
 
+// Found from outside (issue 16): these reached the backend raw in WSGate-Params (not JSON text).
+TEST(path_pattern, a_value_that_is_not_utf8_does_not_match) {
+    auto p = compile("/chat/{room}");
+    params out;
+    EXPECT_FALSE(p.match("/chat/%ff%fe%80", out));
+    EXPECT_FALSE(p.match("/chat/%C3", out));          // cut short
+    EXPECT_FALSE(p.match("/chat/%C0%AF", out));       // overlong '/'
+    EXPECT_FALSE(p.match("/chat/%ED%A0%80", out));    // a surrogate
+    EXPECT_FALSE(p.match("/chat/raw\xff", out));      // unescaped bytes too
+    EXPECT_TRUE(p.match("/chat/%F0%9F%98%80", out));  // U+1F600 is fine
+}
+
 TEST(path_pattern, rejects_bad_patterns_with_a_reason) {
     EXPECT_EQ(parse_error(""), "must start with '/'");
     EXPECT_EQ(parse_error("chat"), "must start with '/'");

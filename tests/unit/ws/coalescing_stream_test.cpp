@@ -209,3 +209,104 @@ TEST_F(loopback, an_empty_append_reports_when_what_came_before_is_written) {
     peer_reads(1);
     EXPECT_EQ(called, 1);
 }
+
+// ---- shared payloads (fan-out): referenced while queued, gathered (plain) or flattened (TLS)
+
+namespace {
+
+std::shared_ptr<const std::string> shared_text(std::size_t n, char c) {
+    return std::make_shared<const std::string>(n, c);
+}
+
+// What ends up on the wire, and what the layer holds, for a mix of copies and shared buffers.
+template <class Layer>
+void append_mix(Layer& out, const std::vector<std::shared_ptr<const std::string>>& shared, std::string& expect) {
+    out.append("<h1>");
+    expect += "<h1>";
+    out.append_shared(shared[0]);
+    expect += *shared[0];
+    out.append_shared(shared[1]);  // two shared buffers in a row
+    expect += *shared[1];
+    out.append("<h2>");
+    expect += "<h2>";
+    out.append_shared(shared[2]);
+    expect += *shared[2];
+    out.append("<tail>");
+    expect += "<tail>";
+}
+
+// A stream Asio cannot tell from TLS for the layer's purpose (no non_blocking): the layer
+// flattens the shared buffers into its own write buffer, as over ssl::stream.
+struct opaque_stream {
+    boost::beast::tcp_stream inner;
+    using executor_type = boost::beast::tcp_stream::executor_type;
+    executor_type get_executor() { return inner.get_executor(); }
+    template <class B, class H>
+    auto async_read_some(const B& b, H&& h) { return inner.async_read_some(b, std::forward<H>(h)); }
+    template <class B, class H>
+    auto async_write_some(const B& b, H&& h) { return inner.async_write_some(b, std::forward<H>(h)); }
+};
+
+}  // namespace
+
+TEST_F(loopback, shared_buffers_leave_in_place_among_copied_bytes_and_are_let_go) {
+    std::vector<std::shared_ptr<const std::string>> shared{shared_text(3000, 'A'), shared_text(200, 'B'),
+                                                           shared_text(70000, 'C')};
+    std::string expect;
+    append_mix(*out, shared, expect);
+    EXPECT_EQ(out->buffered(), expect.size());  // shared bytes count against send_queue too
+    for (auto& s : shared) EXPECT_EQ(s.use_count(), 2);  // referenced, not copied
+    int written = 0;
+    out->append({}, [&](bool w) { written += w; });
+    out->flush();
+    auto reads = peer_reads(expect.size());
+    std::string all;
+    for (auto& r : reads) all += r;
+    EXPECT_EQ(all, expect);
+    EXPECT_EQ(written, 1);
+    EXPECT_EQ(out->buffered(), 0u);
+    for (auto& s : shared) EXPECT_EQ(s.use_count(), 1);  // let go once written
+}
+
+// What is appended while a write is in flight goes in the next one, shared buffers included.
+TEST_F(loopback, shared_buffers_behind_a_write_in_flight_keep_their_order) {
+    std::string expect;
+    auto first = shared_text(200000, 'x');
+    out->append("[");
+    out->append_shared(first);
+    out->flush();
+    expect += "[" + *first;
+    std::vector<std::shared_ptr<const std::string>> next{shared_text(500, 'p'), shared_text(600, 'q'),
+                                                         shared_text(700, 'r')};
+    append_mix(*out, next, expect);
+    out->flush();  // a write is in flight: these wait for it
+    auto reads = peer_reads(expect.size());
+    std::string all;
+    for (auto& r : reads) all += r;
+    EXPECT_EQ(all, expect);
+    EXPECT_EQ(first.use_count(), 1);
+}
+
+TEST(coalescing_stream_opaque, shared_buffers_are_flattened_in_order_when_the_write_starts) {
+    net::io_context ioc;
+    tcp::acceptor acc(ioc, {net::ip::make_address("127.0.0.1"), 0});
+    tcp::socket peer(ioc);
+    peer.connect(acc.local_endpoint());
+    using opaque_layer = wsgated::ws::coalescing_stream<opaque_stream>;
+    auto out = std::make_shared<opaque_layer>(opaque_stream{boost::beast::tcp_stream(acc.accept())});
+    out->set_owner(out);
+    std::vector<std::shared_ptr<const std::string>> shared{shared_text(1000, 'A'), shared_text(1, 'B'),
+                                                           shared_text(5000, 'C')};
+    std::string expect;
+    append_mix(*out, shared, expect);
+    EXPECT_EQ(out->buffered(), expect.size());
+    out->flush();
+    for (auto& s : shared) EXPECT_EQ(s.use_count(), 1);  // copied into the write: let go at once
+    EXPECT_EQ(out->buffered(), expect.size());          // still counted until written
+    std::string all(expect.size(), '\0');
+    ioc.run_for(std::chrono::milliseconds(50));
+    net::read(peer, net::buffer(all));
+    EXPECT_EQ(all, expect);
+    ioc.run_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(out->buffered(), 0u);
+}

@@ -64,6 +64,7 @@ TEST(upgrade, unknown_path_is_404_even_with_upgrade_headers) {
 TEST(upgrade, plain_get_on_a_route_is_426_with_upgrade_header) {
     auto r = make_router();
     ws::upgrade_request req{http::verb::get, "/echo", 11};
+    req.set(http::field::host, "localhost");
     auto d = ws::decide_upgrade(req, *r);
     EXPECT_EQ(d.status, http::status::upgrade_required);
     EXPECT_EQ(header(d, "Upgrade"), "websocket");
@@ -147,4 +148,33 @@ TEST(upgrade, route_without_subprotocols_selects_none) {
     auto d = ws::decide_upgrade(req, *r);
     EXPECT_TRUE(d.accepted());
     EXPECT_TRUE(d.subprotocol.empty());
+}
+
+// Found from outside (issue 16): Beast refused these after the auth hook, with a bare 400
+// that no reason counted.
+TEST(upgrade, a_request_without_host_or_with_two_is_400_before_anything_else) {
+    auto r = make_router();
+    auto none = upgrade("/nowhere");  // even the 404 comes after
+    none.erase(http::field::host);
+    auto d = ws::decide_upgrade(none, *r);
+    EXPECT_EQ(d.status, http::status::bad_request);
+    EXPECT_EQ(d.reason, "bad_host");
+    auto two = upgrade("/echo");
+    two.insert(http::field::host, "other");
+    EXPECT_EQ(ws::decide_upgrade(two, *r).reason, "bad_host");
+}
+
+TEST(upgrade, a_second_key_or_version_field_is_400) {
+    auto r = make_router();
+    auto keys = upgrade("/echo");
+    keys.insert(http::field::sec_websocket_key, "AQIDBAUGBwgJCgsMDQ4PEA==");
+    auto d = ws::decide_upgrade(keys, *r);
+    EXPECT_EQ(d.status, http::status::bad_request);
+    EXPECT_EQ(d.reason, "bad_key");
+    auto versions = upgrade("/echo");
+    versions.insert(http::field::sec_websocket_version, "13");
+    d = ws::decide_upgrade(versions, *r);
+    EXPECT_EQ(d.status, http::status::bad_request);
+    EXPECT_EQ(d.reason, "version");
+    EXPECT_EQ(header(d, "Sec-WebSocket-Version"), "13, 8");
 }
