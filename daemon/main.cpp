@@ -25,8 +25,21 @@ constexpr const char* usage =
     "  -v, --version      print the version and exit\n"
     "  -h, --help         print this help and exit\n"
     "\n"
-    "Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the configuration.\n"
-    "Documentation: docs/operations.md, docs/configuration.md\n";
+    "Exit status: 0 after a clean shutdown (or a passing --check), 1 for a bad configuration or\n"
+    "an address that cannot be listened on, 2 for bad flags.\n"
+    "Signals: SIGTERM/SIGINT close every connection (1001) and exit; SIGHUP reloads the file.\n"
+    "Environment: WSGATED_CONFIG (the file, when --config is not given); ${VAR} in the file is\n"
+    "expanded from the environment.\n"
+    "\n"
+    "Documentation (docs/ in the source tree):\n"
+    "  configuration.md  every key, its default and bounds\n"
+    "  operations.md     signals, reload, logs, systemd, Docker\n"
+    "  protocol.md       what clients get before and after the upgrade, close codes\n"
+    "  backends.md       the HTTP and stream backends\n"
+    "  control-api.md    /v1: how backends reach clients and rooms\n"
+    "  auth.md           auth hooks and JWT on the handshake\n"
+    "  metrics.md        /metrics\n"
+    "  reliability.md    guarantees, failures, what is counted\n";
 
 struct options {
     std::string config;
@@ -71,6 +84,10 @@ int main(int argc, char** argv) {
     for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
     if (!loaded.errors.empty()) {
         std::fprintf(stderr, "wsgated: %zu error(s) in %s\n", loaded.errors.size(), opt.config.c_str());
+        // The first mistake of a new user: say what a configuration is and where one is.
+        if (loaded.errors.front().reason.starts_with("cannot read"))
+            std::fputs("wsgated: --config takes the path of a YAML file; config/gateway.yaml is a small one, "
+                       "docs/configuration.md lists every key\n", stderr);
         return 1;
     }
     if (opt.check) {

@@ -35,6 +35,13 @@ std::string bind_acceptor(tcp::acceptor& acceptor, const config::listen_config& 
     // "[::]:8080" means IPv6 only; an IPv4 listener is configured separately, as in nginx.
     if (address.is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
     acceptor.bind(ep, ec);
+    if (ec == asio::error::address_in_use)
+        return fail("bind") + " (another process listens there: `ss -ltnp 'sport = :" + std::to_string(cfg.port) +
+               "'` names it; stop it or change this address in the configuration)";
+    if (ec == asio::error::access_denied)
+        return fail("bind") + " (ports below 1024 need root or CAP_NET_BIND_SERVICE, which the systemd unit grants)";
+    if (ec.value() == EADDRNOTAVAIL)
+        return fail("bind") + " (no interface of this machine has that address)";
     if (ec) return fail("bind");
     acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return fail("listen");

@@ -33,6 +33,29 @@ void append_json_escaped(spdlog::memory_buf_t& dest, std::string_view s) {
     }
 }
 
+// The level as the configuration spells it (server.log.level): spdlog says "warning" where the
+// config says "warn", and a log filter on what the config says would miss it.
+std::string_view level_name(spdlog::level::level_enum l) {
+    switch (l) {
+    case spdlog::level::trace: return "trace";
+    case spdlog::level::debug: return "debug";
+    case spdlog::level::info: return "info";
+    case spdlog::level::warn: return "warn";
+    case spdlog::level::err: return "error";
+    case spdlog::level::critical: return "critical";
+    default: return "off";
+    }
+}
+
+// %L in the text pattern: level_name().
+class level_flag final : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+        append(dest, level_name(msg.level));
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<level_flag>(); }
+};
+
 void append_time(spdlog::memory_buf_t& dest, spdlog::log_clock::time_point tp) {
     auto secs = std::chrono::time_point_cast<std::chrono::seconds>(tp);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(tp - secs).count();
@@ -53,8 +76,7 @@ public:
         append(dest, "{\"time\":\"");
         append_time(dest, msg.time);
         append(dest, "\",\"level\":\"");
-        auto level = spdlog::level::to_string_view(msg.level);
-        append(dest, std::string_view(level.data(), level.size()));
+        append(dest, level_name(msg.level));
         append(dest, "\",\"msg\":\"");
         append_json_escaped(dest, std::string_view(msg.payload.data(), msg.payload.size()));
         append(dest, "\"}\n");
@@ -72,9 +94,11 @@ bool setup_logging(const config::log_config& cfg) {
     auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     if (cfg.format == config::log_format::json)
         sink->set_formatter(std::make_unique<json_formatter>());
-    else
-        sink->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-            "%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc));
+    else {
+        auto text = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+        text->add_flag<level_flag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %* %v");
+        sink->set_formatter(std::move(text));
+    }
     auto logger = std::make_shared<spdlog::logger>("wsgated", std::move(sink));
     logger->set_level(level);
     logger->flush_on(spdlog::level::trace);  // stderr is unbuffered anyway; keep lines whole

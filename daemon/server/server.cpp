@@ -79,7 +79,12 @@ bool server::bind_listeners() {
         spdlog::error("{}", err);
         return false;
     }
-    if (ac.token.empty()) spdlog::warn("admin.token is not set: the control API (/v1) answers 403");
+    if (!current()->config().cluster.redis.empty())
+        spdlog::warn("cluster.redis is set, but this version does not serve the cluster yet: rooms, users and "
+                     "the control API reach this node's connections only");
+    if (ac.token.empty())
+        spdlog::warn("admin.token is not set: the control API (/v1) answers 403; set it, e.g. "
+                     "admin: {{token: \"${{WSGATED_ADMIN_TOKEN}}\"}} with the variable in the environment");
     return true;
 }
 
@@ -119,11 +124,25 @@ void server::reload() {
         state_.metrics.config_reloads.with({"error"}).inc();
     } else {
         state_.metrics.config_reloads.with({"ok"}).inc();
+        warn_restart_needed(current()->config(), *result.config);
         apply_listener_changes(*result.config);
         snapshot_.store(make_snapshot(std::move(result.config)));
         spdlog::info("configuration reloaded from {}", config_path_);
     }
     sd_notify("READY=1");
+}
+
+// What a reload does not apply yet (docs/operations.md): said, not silently ignored.
+void server::warn_restart_needed(const config::gateway_config& now, const config::gateway_config& next) {
+    auto warn = [](std::string_view key) {
+        spdlog::warn("reload: {} changed; it takes effect after a restart", key);
+    };
+    if (now.server.workers != next.server.workers) warn("server.workers");
+    if (now.server.log.level != next.server.log.level) warn("server.log.level");
+    if (now.server.log.format != next.server.log.format) warn("server.log.format");
+    if (now.admin.listen.address != next.admin.listen.address) warn("admin.listen");
+    if (now.admin.token != next.admin.token) warn("admin.token");
+    if (now.cluster.redis != next.cluster.redis) warn("cluster.redis");
 }
 
 // Listeners whose address is in the new file take its settings (TLS certificates are re-read by

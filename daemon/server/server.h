@@ -40,6 +40,7 @@ private:
     bool bind_listeners();
     void on_signal(boost::system::error_code ec, int sig);
     void reload();
+    void warn_restart_needed(const config::gateway_config& now, const config::gateway_config& next);
     void apply_listener_changes(const config::gateway_config& next);
     void begin_drain();
     std::size_t live_connections() const;

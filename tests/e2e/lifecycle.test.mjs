@@ -238,6 +238,10 @@ test('--help prints usage and exits 0', T, async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /--config/);
   assert.match(r.stdout, /--check/);
+  // Every flag, and where to read more (issue 20).
+  for (const flag of ['-c, --config', '--check', '-v, --version', '-h, --help']) assert.ok(r.stdout.includes(flag), flag);
+  for (const page of ['configuration.md', 'operations.md', 'protocol.md', 'backends.md', 'control-api.md',
+    'auth.md', 'metrics.md', 'reliability.md']) assert.ok(r.stdout.includes(page), page);
 });
 
 test('bad flags exit 2', T, async (t) => {
@@ -256,6 +260,7 @@ test('a missing config file exits 1 naming the file', T, async (t) => {
   const r = await runWsgated(['--config', missing]);
   assert.equal(r.code, 1, r.stderr);
   assert.ok(r.stderr.includes(missing), r.stderr);
+  assert.match(r.stderr, /config\/gateway\.yaml/, 'says what a configuration is and where one is');
   const r2 = await runWsgated(['--config', missing, '--check']);
   assert.equal(r2.code, 1, r2.stderr);
 });
@@ -293,6 +298,7 @@ test('a listener that cannot bind (port in use) exits 1 naming the address and t
   assert.equal(r.code, 1, `exit ${r.code}\n${r.stderr}`);
   assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port}`));
   assert.match(r.stderr, /address already in use/i);
+  assert.match(r.stderr, new RegExp(`ss -ltnp 'sport = :${port}'`), 'says how to find who holds the port');
   assert.doesNotMatch(r.stderr, /"msg":"ready"|\sready\s*$/m, 'must not log ready');
 });
 
@@ -305,6 +311,18 @@ test('log format text: one line per record, "TIME LEVEL MSG"', T, async (t) => {
     /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z info listening on 127\.0\.0\.1:\d+ \(ws\)$/);
   assert.ok(gw.lines.some((l) => /^\S+Z info ready$/.test(l)), gw.stderr);
   for (const l of gw.lines) assert.doesNotMatch(l, /^\s*\{/, 'text format printed JSON');
+});
+
+// The level as the config spells it: `warn`, not spdlog's `warning` (a filter on warn would miss it).
+test('a warning is logged at level warn in both formats', T, async (t) => {
+  for (const logFormat of ['text', 'json']) {
+    const gw = await startGateway(t, echoConfig({ logFormat }));  // no admin.token: a warning
+    const rec = gw.lines.map(parseLogLine).find((x) => x && /admin\.token/.test(x.msg));
+    assert.ok(rec, gw.stderr);
+    assert.equal(rec.level, 'warn', gw.stderr);
+    assert.ok(!gw.stderr.includes('warning '), gw.stderr);
+    await gw.stop('SIGTERM');
+  }
 });
 
 test('log format json: every line is a JSON object with time, level, msg', T, async (t) => {

@@ -58,3 +58,28 @@ test('SIGHUP replaces the TLS certificate for new handshakes; a bad file keeps t
   assert.equal(metricValue(m, 'wsgate_config_reloads_total', { result: 'ok' }), 1);
   assert.equal(metricValue(m, 'wsgate_config_reloads_total', { result: 'error' }), 1);
 });
+
+// What a reload does not apply yet is said (issue 20: changing workers or log.format logged
+// nothing), and a cluster set in the file warns at startup that it is not served yet.
+test('a reload names every changed key that needs a restart', async (t) => {
+  const base = (workers, format, token) => `server:
+  workers: ${workers}
+  listen: [{address: "127.0.0.1:0"}]
+  log: {level: info, format: ${format}}
+admin: {listen: "127.0.0.1:0", token: "${token}"}
+cluster: {redis: "redis://127.0.0.1:6379"}
+routes:
+  - {path: /echo, backend: echo}
+`;
+  const gw = await startGateway(t, base(1, 'text', 'a'));
+  assert.ok(gw.lines.some((l) => /cluster\.redis is set, but this version does not serve the cluster/.test(l)), gw.stderr);
+  fs.writeFileSync(gw.configPath, base(2, 'json', 'b'));
+  const reloaded = gw.waitForLog((line, rec) => rec?.msg?.startsWith('configuration reloaded'));
+  gw.proc.kill('SIGHUP');
+  await reloaded;
+  for (const key of ['server.workers', 'server.log.format', 'admin.token']) {
+    assert.ok(gw.lines.some((l) => l.includes(`reload: ${key} changed; it takes effect after a restart`)),
+      `${key}:\n${gw.stderr}`);
+  }
+  assert.ok(!gw.lines.some((l) => l.includes('reload: server.log.level changed')), 'the level did not change');
+});
