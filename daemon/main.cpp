@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
     if (!loaded.errors.empty()) {
         std::fprintf(stderr, "wsgated: %zu error(s) in %s\n", loaded.errors.size(), opt.config.c_str());
         // The first mistake of a new user: say what a configuration is and where one is.
-        if (loaded.errors.front().reason.starts_with("cannot read"))
+        if (loaded.errors.front().line == 0 && loaded.errors.front().reason.starts_with("cannot read:"))
             std::fputs("wsgated: --config takes the path of a YAML file; config/gateway.yaml is a small one, "
                        "docs/configuration.md lists every key\n", stderr);
         return 1;

@@ -91,6 +91,7 @@ struct server_config {
     limits_config limits;
     heartbeat_config heartbeat;
     duration drain_timeout{};
+    std::string demo_page;  // a path served the built-in demo page (ws/demo_page); empty = off
     log_config log;
 };
 

@@ -75,6 +75,9 @@ constexpr std::array table{
         .doc = "Time between pings; 0 = no heartbeat."},
     schema_entry{.path = "server.heartbeat.timeout", .kind = duration, .default_text = "10s",
         .doc = "No pong or data this long after a ping = close; > 0 when interval > 0."},
+    schema_entry{.path = "server.demo_page",
+        .doc = "A path where a plain GET (a browser) gets a built-in page that connects to a route "
+               "and shows what comes back; absent = off. Try it, then turn it off."},
     schema_entry{.path = "server.drain_timeout", .kind = duration, .default_text = "30s",
         .doc = "On SIGTERM/SIGINT, how long closing connections may take before exit."},
     schema_entry{.path = "server.log", .kind = map, .default_text = "{}",

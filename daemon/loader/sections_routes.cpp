@@ -86,12 +86,13 @@ bool build_path(const document& doc, error_list& errors, const key_path& at,
     std::string shape = path_shape(v->text);
     auto dup = std::find_if(seen.begin(), seen.end(),
                             [&](const seen_path& s) { return s.shape == shape; });
-    if (dup != seen.end()) {
+    // A duplicate is an error, but the route's other keys are still checked: every error of a
+    // file is reported at once.
+    if (dup != seen.end())
         errors.add(v->mark, at.path,
                    "duplicate route path: routes[" + std::to_string(dup->route) + "] has it too");
-        return false;
-    }
-    seen.push_back({shape, index});
+    else
+        seen.push_back({shape, index});
     out.path = v->text;
     params = pattern.param_names();
     return true;

@@ -129,6 +129,12 @@ void build_server(const document& doc, error_list& errors, server_config& out) {
     build_limits(doc, out.limits);
     build_heartbeat(doc, errors, out.heartbeat);
     out.drain_timeout = doc.time(at.key("drain_timeout"));
+    if (const node_value* demo = doc.get(at.key("demo_page"))) {
+        if (!demo->text.starts_with('/') || demo->text.find_first_of("?#") != std::string::npos)
+            errors.add(demo->mark, "server.demo_page", "must be a path: start with '/', no '?' or '#'");
+        else
+            out.demo_page = demo->text;
+    }
     out.log.level = doc.text(at.key("log").key("level"));
     out.log.format = doc.text(at.key("log").key("format")) == "text" ? log_format::text
                                                                       : log_format::json;

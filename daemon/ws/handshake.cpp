@@ -15,6 +15,7 @@
 #include "backend/backend_set.h"
 #include "net/client_address.h"
 #include "net/proxy_protocol.h"
+#include "ws/demo_page.h"
 #include "ws/session.h"
 #include "route/router.h"
 #include "ws/upgrade.h"
@@ -85,6 +86,10 @@ private:
     void respond(http::status status, std::string body,
                  const std::vector<std::pair<std::string, std::string>>& headers = {},
                  std::string_view reason = {});
+    void serve_demo_page();
+    void write(http::status status, std::string body, std::string_view type,
+               const std::vector<std::pair<std::string, std::string>>& headers,
+               std::optional<std::size_t> head_length = std::nullopt);
     void fail(std::string_view reason) { sv_.state.metrics.handshake_failures.with({reason}).inc(); }
     void on_respond(error_code ec, std::size_t);
     void do_linger();
@@ -214,6 +219,7 @@ void handshake<Stream>::check_request() {
     if (line > max_request_line) return respond(http::status::bad_request, "request line too long\n");
     if (fields_size(req) > max_header_fields)
         return respond(http::status::request_header_fields_too_large, "request header too large\n");
+    if (wants_demo_page(req, snapshot_->config().server.demo_page)) return serve_demo_page();
     auto decision = decide_upgrade(req, *snapshot_->routes);
     if (!decision.accepted())
         return respond(decision.status, std::move(decision.body), decision.headers, decision.reason);
@@ -288,14 +294,35 @@ void handshake<Stream>::respond(http::status status, std::string body,
                                 const std::vector<std::pair<std::string, std::string>>& headers,
                                 std::string_view reason) {
     fail(reason.empty() ? failure_reason(status) : reason);
+    write(status, std::move(body), "text/plain; charset=utf-8", headers);
+}
+
+// server.demo_page: a browser's plain GET. Not a refusal, so not counted as one. Inline script
+// and style only, and connections only to WebSocket URLs.
+template <class Stream>
+void handshake<Stream>::serve_demo_page() {
+    bool head = parser_->get().method() == http::verb::head;
+    write(http::status::ok, head ? std::string() : std::string(demo_page_html()), "text/html; charset=utf-8",
+          {{"Cache-Control", "no-store"},
+           {"Content-Security-Policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src ws: wss:"}},
+          head ? std::optional<std::size_t>(demo_page_html().size()) : std::nullopt);
+}
+
+// head_length: the answer to a HEAD, whose Content-Length is the GET's.
+template <class Stream>
+void handshake<Stream>::write(http::status status, std::string body, std::string_view type,
+                              const std::vector<std::pair<std::string, std::string>>& headers,
+                              std::optional<std::size_t> head_length) {
     response_ = std::make_shared<http::response<http::string_body>>(status, 11);
     auto& res = *response_;
     res.set(http::field::server, "wsgated/" WSGATED_VERSION);
-    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.set(http::field::content_type, type);
     res.set(http::field::connection, "close");
     for (const auto& [k, v] : headers) res.set(k, v);
     res.body() = std::move(body);
-    res.prepare_payload();
+    if (head_length) res.content_length(*head_length);
+    else res.prepare_payload();
     http::async_write(stream_, res,
                       beast::bind_front_handler(&handshake::on_respond, this->shared_from_this()));
 }

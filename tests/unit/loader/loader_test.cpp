@@ -401,6 +401,23 @@ TEST(loader, duplicate_route_path) {
               "t.yaml:4:11: routes[1].path: duplicate route path: routes[0] has it too\n");
 }
 
+TEST(loader, demo_page_must_be_a_path) {
+    EXPECT_EQ(errors_of("server:\n  demo_page: demo\nroutes:\n  - {path: /a, backend: echo}\n"),
+              "t.yaml:2:14: server.demo_page: must be a path: start with '/', no '?' or '#'\n");
+    EXPECT_EQ(errors_of("server:\n  demo_page: \"/?x\"\nroutes:\n  - {path: /a, backend: echo}\n"),
+              "t.yaml:2:14: server.demo_page: must be a path: start with '/', no '?' or '#'\n");
+    EXPECT_EQ(errors_of("server:\n  demo_page: /\nroutes:\n  - {path: /a, backend: echo}\n"), "");
+}
+
+// Found from outside (issue 20): the duplicate hid the route's other errors.
+TEST(loader, a_duplicate_route_path_does_not_hide_the_routes_other_errors) {
+    EXPECT_EQ(errors_of("routes:\n  - path: /a\n    backend: echo\n"
+                        "  - path: /a\n    backend: nope\n    origins: 5\n"),
+              "t.yaml:4:11: routes[1].path: duplicate route path: routes[0] has it too\n"
+              "t.yaml:5:14: routes[1].backend: backend 'nope' is not defined in `backends` (nor built in: echo)\n"
+              "t.yaml:6:14: routes[1].origins: expected a list, found '5'\n");
+}
+
 TEST(loader, route_paths_differing_only_in_parameter_names_are_duplicates) {
     EXPECT_EQ(errors_of("routes:\n  - {path: \"/c/{a}\", backend: echo}\n"
                         "  - {path: \"/c/{b}\", backend: echo}\n"),
