@@ -87,6 +87,13 @@ bool host_bits_set(const std::array<unsigned char, 16>& bytes, int total_bits, i
 
 // The "host[:port]" of a URL we connect to: a host name, an IPv4 address or a bracketed IPv6
 // address, and a port from 1 (`default_port` when absent).
+// A host to connect to: an [IPv6] literal when bracketed, else a host name or IPv4 address.
+bool valid_connect_host(const std::string& host, bool bracketed, std::string& error) {
+    if (bracketed ? is_ipv6(host) : is_hostname(host)) return true;
+    error = "'" + host + "' is not a host name or address";
+    return false;
+}
+
 bool parse_authority(std::string_view authority, std::uint16_t default_port, std::string& host,
                      std::uint16_t& port, std::string& error) {
     if (authority.find('@') != std::string_view::npos) {
@@ -96,10 +103,7 @@ bool parse_authority(std::string_view authority, std::uint16_t default_port, std
     std::string port_text;
     bool bracketed = false;
     if (!split_host_port(authority, false, host, port_text, bracketed, error)) return false;
-    if (bracketed ? !is_ipv6(host) : !is_hostname(host)) {
-        error = "'" + host + "' is not a host name or address";
-        return false;
-    }
+    if (!valid_connect_host(host, bracketed, error)) return false;
     port = default_port;
     return port_text.empty() || parse_port(port_text, false, port, error);
 }
@@ -111,10 +115,7 @@ bool parse_connect_address(std::string_view text, std::string& host, std::string
     std::string p;
     bool bracketed = false;
     if (!split_host_port(text, true, host, p, bracketed, error)) return false;
-    if (bracketed ? !is_ipv6(host) : !is_hostname(host)) {
-        error = "'" + host + "' is not a host name or address";
-        return false;
-    }
+    if (!valid_connect_host(host, bracketed, error)) return false;
     std::uint16_t n = 0;
     if (!parse_port(p, false, n, error)) return false;
     port = std::to_string(n);
