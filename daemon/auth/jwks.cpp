@@ -1,5 +1,6 @@
-// jwks: see jwks.h. Public keys are built with OpenSSL 3's EVP_PKEY_fromdata and checked with
-// EVP_PKEY_public_check, so a point that is not on its curve is a config error.
+// jwks: see jwks.h. Public keys are built with OpenSSL 3's EVP_PKEY_fromdata. An EC key is
+// checked with EVP_PKEY_public_check, so a point that is not on its curve is a config error; an
+// RSA key by rsa_modulus_sound() below, because OpenSSL's RSA public check is not deterministic.
 #include "auth/jwks.h"
 
 #include <openssl/bn.h>
@@ -39,6 +40,19 @@ std::string binary_member(const json::object& jwk, std::string_view name, std::s
     return bytes ? std::move(*bytes) : std::string();
 }
 
+// OpenSSL 3's RSA public check (SP 800-56B) runs an enhanced Miller-Rabin test with random
+// bases and refuses a modulus whenever that test happens to find a factor: the same JWKS then
+// loads on one run and fails on the next (found by tests/fuzz/jwks_fuzz.cpp). These checks give
+// the same answer every time: n odd and not prime (a prime n would let anyone sign: its totient
+// is n-1; the test's error bound is far below 2^-100 for a composite), e odd, 3 <= e < n.
+bool rsa_modulus_sound(const BIGNUM* n, const BIGNUM* e) {
+    if (!BN_is_odd(n) || !BN_is_odd(e) || BN_is_one(e) || BN_cmp(e, n) >= 0) return false;
+    BN_CTX* ctx = BN_CTX_new();
+    bool composite = ctx && BN_check_prime(n, ctx, nullptr) == 0;
+    BN_CTX_free(ctx);
+    return composite;
+}
+
 pkey_ptr from_params(const char* type, OSSL_PARAM_BLD* bld) {
     OSSL_PARAM* params = bld ? OSSL_PARAM_BLD_to_param(bld) : nullptr;
     EVP_PKEY_CTX* ctx = params ? EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr) : nullptr;
@@ -48,9 +62,11 @@ pkey_ptr from_params(const char* type, OSSL_PARAM_BLD* bld) {
     EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params);
     pkey_ptr out(key);
-    EVP_PKEY_CTX* check = key ? EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr) : nullptr;
-    if (!check || EVP_PKEY_public_check(check) != 1) out.reset();
-    EVP_PKEY_CTX_free(check);
+    if (std::string_view(type) == "EC") {
+        EVP_PKEY_CTX* check = key ? EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr) : nullptr;
+        if (!check || EVP_PKEY_public_check(check) != 1) out.reset();
+        EVP_PKEY_CTX_free(check);
+    }
     ERR_clear_error();
     return out;
 }
@@ -69,7 +85,7 @@ key_result rsa_key(const json::object& jwk) {
     OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
     bool built = bld && bn_n && bn_e && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) &&
                  OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e);
-    pkey_ptr key = built ? from_params("RSA", bld) : nullptr;
+    pkey_ptr key = built && rsa_modulus_sound(bn_n, bn_e) ? from_params("RSA", bld) : nullptr;
     OSSL_PARAM_BLD_free(bld);
     BN_free(bn_n);
     BN_free(bn_e);

@@ -153,8 +153,10 @@ void delivery::publish(const std::string& room, core::message m, const std::stri
 }
 
 void delivery::send_to_user(const std::string& user, core::message m, reply_executor ex, count_fn done) {
+    // ex by copy: the last lambda copies it in the same call, and the order in which arguments
+    // are evaluated is unspecified (clang moves first: found by tests/fuzz/admin_fuzz.cpp).
     for_user(user, [m](core::connection& c, local_hub&) { c.send(core::message{m.data, m.binary, nullptr}); },
-             std::move(ex), std::move(done),
+             ex, std::move(done),
              [this, user, m, ex](count_fn remote) { bus_->send_to_user(user, m, ex, std::move(remote)); });
 }
 
@@ -171,14 +173,14 @@ void delivery::join_user(const std::string& user, const std::string& room, bool 
     for_user(user, [room, join](core::connection& c, local_hub& local) {
         if (join) local.join(room, &c);
         else local.leave(room, &c);
-    }, std::move(ex), std::move(done), [this, user, room, join, ex](count_fn remote) {
+    }, ex, std::move(done), [this, user, room, join, ex](count_fn remote) {
         bus_->join_user(user, room, join, ex, std::move(remote));
     });
 }
 
 void delivery::close_user(const std::string& user, std::uint16_t code, std::string reason, reply_executor ex,
                           count_fn done) {
-    for_user(user, [code, reason](core::connection& c, local_hub&) { c.close(code, reason); }, std::move(ex),
+    for_user(user, [code, reason](core::connection& c, local_hub&) { c.close(code, reason); }, ex,
              std::move(done), [this, user, code, reason, ex](count_fn remote) {
                  bus_->close_user(user, code, reason, ex, std::move(remote));
              });

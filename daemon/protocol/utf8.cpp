@@ -28,4 +28,15 @@ bool valid_utf8(std::string_view s) {
     return true;
 }
 
+bool ends_mid_sequence(std::string_view s) {
+    // The last lead byte within the final 4 bytes, and how many bytes its sequence needs.
+    for (std::size_t back = 1; back <= 4 && back <= s.size(); ++back) {
+        auto c = static_cast<unsigned char>(s[s.size() - back]);
+        if ((c & 0xC0) == 0x80) continue;  // a continuation byte: look further back
+        std::size_t need = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        return back < need;
+    }
+    return false;  // only continuation bytes at the end: the validator saw them and judged
+}
+
 }  // namespace wsgated::protocol

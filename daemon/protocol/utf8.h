@@ -9,4 +9,8 @@ namespace wsgated::protocol {
 
 bool valid_utf8(std::string_view s);
 
+// Whether `s`, valid UTF-8 up to its last lead byte, ends before that sequence is complete
+// ("caf\xC3"). What a validator that checks as bytes arrive must still check at the end.
+bool ends_mid_sequence(std::string_view s);
+
 }  // namespace wsgated::protocol

@@ -3,7 +3,6 @@
 // phase (handshake → open → closing → finished); the flags beside it are independent of it.
 #include "ws/session.h"
 
-#include <boost/assert.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <spdlog/spdlog.h>
@@ -11,6 +10,7 @@
 #include "backend/backend.h"
 #include "backend/backend_set.h"
 #include "protocol/close_codes.h"
+#include "protocol/utf8.h"
 #include "ws/coalescing_stream.h"
 #include "ws/connection_facts.h"
 #include "ws/deflate_offer.h"
@@ -267,6 +267,10 @@ template <class Stream>
 void session<Stream>::deliver(std::size_t n) {
     auto data = buffer_.cdata();
     std::string_view payload(static_cast<const char*>(data.data()), data.size());
+    if (!ws_.got_binary() && protocol::ends_mid_sequence(payload)) {  // Beast misses it after an empty frame
+        buffer_.consume(n);
+        return close(protocol::close_bad_data.code, protocol::close_bad_data.reason);
+    }
     out_.begin_read();
     bool more = channel_->on_message(payload, ws_.got_binary());
     out_.end_read();
@@ -345,11 +349,9 @@ void session<Stream>::arm_close_deadline() {
     });
 }
 
+// The pending read completes with `closed` once the client answers, and calls finish().
 template <class Stream>
-void session<Stream>::on_close(error_code ec) {
-    // The pending read completes with `closed` once the client answers, and calls finish().
-    if (ec) finish(ec);
-}
+void session<Stream>::on_close(error_code ec) { if (ec) finish(ec); }
 
 template <class Stream>
 void session<Stream>::finish(error_code ec) {
@@ -359,9 +361,8 @@ void session<Stream>::finish(error_code ec) {
     to(phase::finished);
     auto reason = ws_.reason();
     std::uint16_t code = reason.code != websocket::close_code::none ? reason.code : 1006;
-    if (ec != websocket::error::closed)
-        spdlog::debug("connection {} ended: {}", facts_.id, ec.message());
-    spdlog::debug("connection {} closed code={}", facts_.id, code);
+    spdlog::debug("connection {} closed code={}{}", facts_.id, code,
+                  ec != websocket::error::closed ? " (" + ec.message() + ")" : std::string());
     leave_hub();
     if (had_channel) {
         channel_->on_close(code, std::string_view(reason.reason.data(), reason.reason.size()));
@@ -372,8 +373,7 @@ void session<Stream>::finish(error_code ec) {
     worker_.detach(this);
 }
 
-// What the session takes from start apart from the stream: the request, and the upgrade's
-// answer (subprotocol, version), which it needs only until the 101.
+// What the session takes from start apart from the stream: the request and the upgrade's answer.
 template <class S>
 void launch(S&& stream, session_start&& start) {
     auto req = std::move(start.request);

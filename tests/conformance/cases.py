@@ -603,6 +603,15 @@ add("6.3.1", "Send an invalid UTF-8 text message (a surrogate) in one fragment."
     "The connection is failed (1007).", utf8_case(INVALID))
 add("6.3.2", "Send the invalid UTF-8 text message of 6.3.1 in 1-octet fragments.",
     "The connection is failed (1007).", utf8_case(INVALID, frags(TEXT, INVALID, 1)))
+# Not in Autobahn (found by tests/fuzz/ws_frame_fuzz.cpp): a text message whose last code point
+# is cut, the cut falling at the end of a fragment and the final fragment empty. Beast checked the
+# end of the UTF-8 only while payload remained, and delivered "caf\xC3" as text.
+for i, (parts, what) in enumerate([((b"caf\xc3", b""), "a 2-octet sequence cut short, then an empty final fragment"),
+                                    ((b"\xe2\x82", b""), "a 3-octet sequence cut short, then an empty final fragment"),
+                                    ((b"ok\xf0\x9f\x98", b"", b""), "a 4-octet sequence cut short, then two empty fragments")], 1):
+    frames = [E(TEXT if k == 0 else CONT, p, fin=k == len(parts) - 1) for k, p in enumerate(parts)]
+    add(f"6.3.{2 + i}", f"Send a text message that ends in {what}.",
+        "The connection is failed (1007).", fail_case([RAW(frames)], codes=(1007,)), autobahn=False)
 
 
 def fail_fast_case(p1: bytes, p2: bytes, p3: bytes, chops_of_one_frame: bool):

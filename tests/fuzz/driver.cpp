@@ -2,8 +2,10 @@
 // target under g++ with ASan+UBSan in bounded time:
 //   <target> [-runs=N] [-seed=S] [CORPUS_DIR|FILE]...
 // Every corpus file is replayed, then N inputs are derived from them by random mutations
-// (byte flips, inserts, deletes, splices, repeats). A crash or sanitizer report fails the run.
+// (byte flips, inserts, deletes, splices, repeats). A crash or sanitizer report fails the run,
+// and the input that caused it is written to ./fuzz-crash (a failed property aborts: the same).
 // With clang, build the same targets with -fsanitize=fuzzer for coverage-guided fuzzing.
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -14,7 +16,12 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
+// ASan's and UBSan's hook for "about to exit after a report"; absent without a sanitizer.
+extern "C" void __sanitizer_set_death_callback(void (*callback)()) __attribute__((weak));
 
 namespace {
 
@@ -53,6 +60,33 @@ std::string mutate(std::string s, const std::vector<std::string>& corpus, std::m
     return s.size() > 65536 ? s.substr(0, 65536) : s;
 }
 
+// The input being run, for the crash handlers: only async-signal-safe calls below.
+const std::string* current = nullptr;
+
+void keep_current() {
+    static bool kept = false;
+    if (kept || !current) return;
+    kept = true;
+    int fd = ::open("fuzz-crash", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return;
+    if (::write(fd, current->data(), current->size()) < 0) {}
+    ::close(fd);
+    const char note[] = "fuzz: the failing input is in ./fuzz-crash\n";
+    if (::write(2, note, sizeof note - 1) < 0) {}
+}
+
+void on_signal(int sig) {
+    keep_current();
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+}
+
+void run(const std::string& input) {
+    current = &input;
+    LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
+    current = nullptr;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -64,9 +98,10 @@ int main(int argc, char** argv) {
         else if (std::strncmp(argv[i], "-seed=", 6) == 0) seed = std::strtoul(argv[i] + 6, nullptr, 10);
         else paths.emplace_back(argv[i]);
     }
+    if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(keep_current);
+    for (int sig : {SIGABRT, SIGSEGV, SIGILL, SIGFPE, SIGBUS}) std::signal(sig, on_signal);
     auto corpus = load(paths);
-    for (const auto& c : corpus)
-        LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(c.data()), c.size());
+    for (const auto& c : corpus) run(c);
     std::mt19937_64 rng(seed);
     for (long i = 0; i < runs; ++i) {
         auto input = mutate(corpus[rng() % corpus.size()], corpus, rng);
@@ -74,7 +109,7 @@ int main(int argc, char** argv) {
         if (const char* d = std::getenv("WSGATED_FUZZ_DUMP"); d && std::atol(d) == i) {
             std::ofstream("fuzz-input-" + std::to_string(i), std::ios::binary) << input;
         }
-        LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
+        run(input);
     }
     std::printf("fuzz: %zu corpus inputs and %ld mutations, no crash (seed %lu)\n", corpus.size(), runs, seed);
     return 0;

@@ -137,6 +137,31 @@ TEST(jwks, rsa_needs_n_and_e) {
     EXPECT_EQ(error_of(k), "keys[0]: 'n' and 'e' are not an RSA public key");
 }
 
+// Found by fuzzing (issue 16): OpenSSL's RSA public check runs a randomised test, so a modulus
+// that is not a real RSA one was refused on some runs and accepted on others.
+TEST(jwks, the_same_rsa_modulus_gets_the_same_answer_every_time) {
+    std::string text =
+        read_text(std::string(WSGATED_TEST_DATA) + "/../fuzz/corpus/jwks/crash-rsa-modulus-accepted-or-refused-at-random");
+    ASSERT_FALSE(text.empty());
+    std::string first = parse_jwks(text).error;
+    for (int i = 0; i < 50; ++i) ASSERT_EQ(parse_jwks(text).error, first) << "run " << i;
+}
+
+TEST(jwks, an_even_modulus_or_an_even_exponent_is_refused) {
+    json::object k = fixture_key("rsa-1");
+    std::string n(k.at("n").as_string());
+    // The last base64url character carries the modulus' low bits: 'A' makes it even.
+    ASSERT_NE(n.back(), 'A');  // a real modulus is odd
+    n.back() = 'A';
+    k["n"] = n;
+    EXPECT_EQ(error_of(k), "keys[0]: 'n' and 'e' are not an RSA public key");
+    k = fixture_key("rsa-1");
+    k["e"] = "AAAE";  // 4
+    EXPECT_EQ(error_of(k), "keys[0]: 'n' and 'e' are not an RSA public key");
+    k["e"] = "AQAB";  // 65537: the fixture key itself
+    EXPECT_EQ(error_of(k), "");
+}
+
 TEST(jwks, oct_needs_a_non_empty_k) {
     json::object k = fixture_key("hmac-1");
     k["k"] = "";

@@ -24,3 +24,17 @@ TEST(utf8, refuses_invalid_sequences) {
     EXPECT_FALSE(valid_utf8("a\xFF" "b"));
     EXPECT_FALSE(valid_utf8("\xC3\x28"));              // bad continuation
 }
+
+// Found by fuzzing (issue 16): Beast delivered "caf\xC3" as text when its last frame was empty.
+TEST(utf8, a_sequence_cut_at_the_end_is_seen) {
+    using wsgated::protocol::ends_mid_sequence;
+    EXPECT_TRUE(ends_mid_sequence("caf\xC3"));
+    EXPECT_TRUE(ends_mid_sequence("\xE2\x82"));        // 3-byte sequence, 2 present
+    EXPECT_TRUE(ends_mid_sequence("a\xF0\x9F\x98"));   // 4-byte sequence, 3 present
+    EXPECT_TRUE(ends_mid_sequence("\xF0"));
+    EXPECT_FALSE(ends_mid_sequence("caf\xC3\xA9"));
+    EXPECT_FALSE(ends_mid_sequence("\xE2\x82\xAC"));
+    EXPECT_FALSE(ends_mid_sequence("a\xF0\x9F\x98\x80"));
+    EXPECT_FALSE(ends_mid_sequence(""));
+    EXPECT_FALSE(ends_mid_sequence("plain ascii"));
+}
