@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "admin/responses.h"
 #include "config/gateway_config.h"
@@ -16,6 +17,14 @@
 
 namespace wsgated::admin {
 
+// What a reload did (POST /v1/reload, the same reload as SIGHUP): ok, or the file's errors
+// ("file:line:column: key: reason"); the changed keys that take effect only after a restart.
+struct reload_report {
+    bool ok = false;
+    std::vector<std::string> errors;
+    std::vector<std::string> restart_needed;
+};
+
 struct admin_state {
     core::process_state* state = nullptr;
     hub::delivery* delivery = nullptr;
@@ -23,6 +32,7 @@ struct admin_state {
     std::string token;             // empty: /v1 answers 403
     std::function<bool()> ready;   // listeners bound and not draining
     std::function<config::config_ptr()> config;  // the current snapshot's config (limits)
+    std::function<reload_report()> reload;       // runs on the admin listener's (control) thread
 };
 
 void route_admin(const request& req, const admin_state& state, responder done);

@@ -154,6 +154,20 @@ void broadcast(const call& c, responder done) {
                            counted(c, std::move(done), 202, nullptr, {}, "connections"));
 }
 
+// POST /v1/reload: the same reload as SIGHUP, answered with what it did.
+void reload(const call& c, responder done) {
+    if (!c.state.reload) return done(json_error(c.r, http::status::service_unavailable, "reload is not available"));
+    reload_report r = c.state.reload();
+    boost::json::array restart, errors;
+    for (const auto& k : r.restart_needed) restart.emplace_back(k);
+    for (const auto& e : r.errors) errors.emplace_back(e);
+    if (!r.ok)
+        return done(json(c.r, http::status::unprocessable_entity,
+                         boost::json::object{{"error", "the file has errors; the running configuration stays"},
+                                             {"errors", std::move(errors)}}));
+    done(json(c.r, http::status::ok, boost::json::object{{"result", "reloaded"}, {"restart_needed", std::move(restart)}}));
+}
+
 using handler = void (*)(const call&, responder);
 
 // Which handler a path shape and method name, or the Allow header of a 405; nullptr + empty
@@ -182,6 +196,7 @@ handler find_call(const std::vector<std::string>& s, http::verb m, const char*& 
     if (is(4, "users", "rooms"))
         return pick("PUT, DELETE", {{v::put, user_join_or_leave}, {v::delete_, user_join_or_leave}});
     if (is(1, "broadcast")) return pick("POST", {{v::post, broadcast}});
+    if (is(1, "reload")) return pick("POST", {{v::post, reload}});
     allow = nullptr;
     return nullptr;
 }

@@ -73,7 +73,7 @@ bool server::bind_listeners() {
     }
     const auto& ac = current()->config().admin;
     admin::admin_state state{&state_, &delivery_, control_.get_executor(), ac.token, [this] { return !draining_; },
-                             [this] { return current()->config_ptr; }};
+                             [this] { return current()->config_ptr; }, [this] { return reload(); }};
     admin_ = std::make_shared<admin::admin_listener>(control_, ac.listen, std::move(state));
     if (auto err = admin_->bind(); !err.empty()) {
         spdlog::error("{}", err);
@@ -116,26 +116,35 @@ void server::on_signal(error_code ec, int sig) {
 // What a reload changes today: new handshakes use the new routes and backends. Listener
 // addresses, TLS certificates and open connections are not touched yet (see
 // docs/operations.md); a bad file leaves the old snapshot in force.
-void server::reload() {
+admin::reload_report server::reload() {
     sd_notify("RELOADING=1");
+    admin::reload_report report;
     auto result = config::load_file(config_path_);
     if (!result.errors.empty()) {
-        for (const auto& e : result.errors) spdlog::error("reload rejected: {}", e.to_string());
+        for (const auto& e : result.errors) {
+            report.errors.push_back(e.to_string());
+            spdlog::error("reload rejected: {}", report.errors.back());
+        }
         state_.metrics.config_reloads.with({"error"}).inc();
     } else {
         state_.metrics.config_reloads.with({"ok"}).inc();
-        warn_restart_needed(current()->config(), *result.config);
+        report.ok = true;
+        report.restart_needed = restart_needed(current()->config(), *result.config);
         apply_listener_changes(*result.config);
         snapshot_.store(make_snapshot(std::move(result.config)));
         spdlog::info("configuration reloaded from {}", config_path_);
     }
     sd_notify("READY=1");
+    return report;
 }
 
 // What a reload does not apply yet (docs/operations.md): said, not silently ignored.
-void server::warn_restart_needed(const config::gateway_config& now, const config::gateway_config& next) {
-    auto warn = [](std::string_view key) {
+std::vector<std::string> server::restart_needed(const config::gateway_config& now,
+                                                const config::gateway_config& next) {
+    std::vector<std::string> keys;
+    auto warn = [&](std::string_view key) {
         spdlog::warn("reload: {} changed; it takes effect after a restart", key);
+        keys.emplace_back(key);
     };
     if (now.server.workers != next.server.workers) warn("server.workers");
     if (now.server.log.level != next.server.log.level) warn("server.log.level");
@@ -143,6 +152,7 @@ void server::warn_restart_needed(const config::gateway_config& now, const config
     if (now.admin.listen.address != next.admin.listen.address) warn("admin.listen");
     if (now.admin.token != next.admin.token) warn("admin.token");
     if (now.cluster.redis != next.cluster.redis) warn("cluster.redis");
+    return keys;
 }
 
 // Listeners whose address is in the new file take its settings (TLS certificates are re-read by

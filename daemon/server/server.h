@@ -39,8 +39,8 @@ private:
     void on_socket(boost::asio::ip::tcp::socket s, core::worker& w, const config::listen_config& cfg);
     bool bind_listeners();
     void on_signal(boost::system::error_code ec, int sig);
-    void reload();
-    void warn_restart_needed(const config::gateway_config& now, const config::gateway_config& next);
+    admin::reload_report reload();
+    std::vector<std::string> restart_needed(const config::gateway_config& now, const config::gateway_config& next);
     void apply_listener_changes(const config::gateway_config& next);
     void begin_drain();
     std::size_t live_connections() const;

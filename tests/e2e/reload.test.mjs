@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { WebSocket, startGateway, makeCerts, tempDir, metrics, metricValue, withTimeout } from './harness.mjs';
+import {
+  WebSocket, startGateway, makeCerts, tempDir, metrics, metricValue, withTimeout, adminRequest, openWs, rawHttp,
+  upgradeRequest,
+} from './harness.mjs';
 
 function tlsConfig(cert, key) {
   return `server:
@@ -82,4 +85,37 @@ routes:
       `${key}:\n${gw.stderr}`);
   }
   assert.ok(!gw.lines.some((l) => l.includes('reload: server.log.level changed')), 'the level did not change');
+});
+
+// POST /v1/reload (the control API): the same reload as SIGHUP, answered with what it did.
+test('POST /v1/reload reloads and says what needs a restart; a bad file is 422 with its errors', async (t) => {
+  const file = (route, workers) => `server:
+  workers: ${workers}
+  listen: [{address: "127.0.0.1:0"}]
+  log: {level: info, format: text}
+admin: {listen: "127.0.0.1:0", token: "tok"}
+routes:
+  - {path: /echo, backend: echo}
+${route}`;
+  const gw = await startGateway(t, file('', 1));
+  gw.adminToken = 'tok';
+  assert.equal((await rawHttp(gw.addr(0), upgradeRequest({ path: '/new' }))).status, 404);
+  fs.writeFileSync(gw.configPath, file('  - {path: /new, backend: echo}\n', 2));
+  let r = await adminRequest(gw, 'POST', '/v1/reload');
+  assert.equal(r.status, 200, r.body);
+  assert.deepEqual(r.json, { result: 'reloaded', restart_needed: ['server.workers'] });
+  assert.equal((await rawHttp(gw.addr(0), upgradeRequest({ path: '/new' }))).status, 101, 'the new route serves');
+
+  fs.writeFileSync(gw.configPath, file('  - {path: /bad, backend: nope}\n', 2));
+  r = await adminRequest(gw, 'POST', '/v1/reload');
+  assert.equal(r.status, 422, r.body);
+  assert.equal(r.json.errors.length, 1, r.body);
+  assert.match(r.json.errors[0], /gateway\.yaml:8:27: routes\[1\]\.backend: backend 'nope' is not defined/);
+  assert.equal((await rawHttp(gw.addr(0), upgradeRequest({ path: '/new' }))).status, 101, 'the running file stays');
+
+  assert.equal((await adminRequest(gw, 'POST', '/v1/reload', { token: 'wrong' })).status, 401);
+  assert.equal((await adminRequest(gw, 'GET', '/v1/reload')).status, 405);
+  const m = await metrics(gw);
+  assert.equal(metricValue(m, 'wsgate_config_reloads_total', { result: 'ok' }), 1);
+  assert.equal(metricValue(m, 'wsgate_config_reloads_total', { result: 'error' }), 1);
 });

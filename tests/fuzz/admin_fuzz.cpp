@@ -9,7 +9,7 @@
 // listener's header limit (bodies up to 4 KiB; max_message_size is 1000, so 413 is reachable).
 //
 // Properties (docs/control-api.md): exactly one answer; its status is one of the documented
-// ones (200 202 400 401 403 404 405 410 413 503); the token gate comes first — any /v1 path
+// ones (200 202 400 401 403 404 405 410 413 422 503; 422 only from /v1/reload); the token gate comes first — any /v1 path
 // without `Bearer <token>` is 401 with WWW-Authenticate (403 when no token is configured), and
 // with it never 401/403; /metrics, /healthz, /readyz answer GET and HEAD, else 405; other paths
 // 404; a 405 names Allow; every answer but /metrics is a JSON object, an error one with "error"
@@ -76,6 +76,7 @@ struct world {
     std::shared_ptr<config::gateway_config> cfg;
     fake_connection conn;
     bool ready = true;
+    bool reloads_ok = false;
     admin::admin_state with_token, without_token;
 
     world() {
@@ -84,7 +85,14 @@ struct world {
         if (!r.config) FUZZ_FAIL();
         cfg = std::make_shared<config::gateway_config>(*r.config);
         cfg->server.limits.max_message_size = 1000;
-        with_token = {&ps, &delivery, ioc.get_executor(), "s3cret", [this] { return ready; }, [this] { return cfg; }};
+        // POST /v1/reload: a reload that alternates between a good and a bad file.
+        auto reload = [this] {
+            reloads_ok = !reloads_ok;
+            return reloads_ok ? admin::reload_report{true, {}, {"server.workers"}}
+                              : admin::reload_report{false, {"<fuzz>:1:1: routes: required"}, {}};
+        };
+        with_token = {&ps, &delivery, ioc.get_executor(), "s3cret", [this] { return ready; }, [this] { return cfg; },
+                      reload};
         without_token = with_token;
         without_token.token.clear();
         conn.id_ = delivery.new_connection_id();
@@ -125,7 +133,7 @@ bool has_bearer(std::string_view auth, std::string_view token) {
 void check_status(const admin::request& req, const admin::response& res, const world& w, bool token_set) {
     unsigned s = res.result_int();
     switch (s) {
-    case 200: case 202: case 400: case 401: case 403: case 404: case 405: case 410: case 413: case 503: break;
+    case 200: case 202: case 400: case 401: case 403: case 404: case 405: case 410: case 413: case 422: case 503: break;
     default: FUZZ_FAIL();
     }
     std::string_view path = text::target_path(req.target());
@@ -144,6 +152,7 @@ void check_status(const admin::request& req, const admin::response& res, const w
         FUZZ_FAIL();
     }
     if (s == 503 && path != "/readyz") FUZZ_FAIL();
+    if (s == 422 && path != "/v1/reload") FUZZ_FAIL();  // a file with errors, only there
     if (s == 410 && w.conn.write_succeeds) FUZZ_FAIL();
     if (s == 405 && res[http::field::allow].empty()) FUZZ_FAIL();
     if (res.version() != req.version()) FUZZ_FAIL();
