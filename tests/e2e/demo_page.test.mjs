@@ -1,8 +1,8 @@
 // demo_page.test.mjs: `server.demo_page` (issue 20): a browser's plain GET on that path gets the
 // built-in page (HTML, no-store, a CSP that allows only inline code and WebSocket connections),
 // HEAD gets its length without the body, an upgrade on the same path is still a route's
-// business, the page connects to /echo (what a browser would do with it is driven in Chromium by
-// chat_browser.test.mjs when Chromium is installed), and without the key the path is a 404.
+// business, the page connects to /echo (what a browser does with it: demo_page_browser.test.mjs, in
+// Chromium), and without the key the path is a 404.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
