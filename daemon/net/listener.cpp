@@ -95,10 +95,9 @@ void listener::on_accept(error_code ec) {
     if (stopped_ || ec == asio::error::operation_aborted) return;
     if (!ec) return do_accept();
     // Out of descriptors: answer a waiting client 503 with the reserve, then go on accepting
-    // (each round serves one client, so this is no spin); anything else, or no client could
-    // be taken: back off briefly and let connections close.
-    // Linux takes the descriptor before it looks for a client: at the limit accept() fails even
-    // with nobody waiting, so then wait for the next client instead of polling.
+    // (each round serves one client, so this is no spin). Linux takes the descriptor before it
+    // looks for a client, so at the limit accept() fails with nobody waiting too: then wait for
+    // the next client instead of polling. Anything else: back off briefly.
     bool at_limit = ec == asio::error::no_descriptors || ec.value() == ENFILE;
     if (!at_limit) return retry_later(ec);
     switch (refuse_one()) {
@@ -117,10 +116,12 @@ void listener::wait_for_client() {
 // One client from the backlog, through the reserved descriptor: a 503 written without waiting,
 // what it sent read and dropped (closing over unread bytes would reset the answer away), closed.
 listener::refused listener::refuse_one() {
-    static constexpr std::string_view answer =
-        "HTTP/1.1 503 Service Unavailable\r\nServer: wsgated\r\nRetry-After: 1\r\nConnection: close\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 38\r\n\r\n"
-        "server at its open-file limit; retry\r\n";
+    static const std::string answer = [] {
+        std::string body = "server at its open-file limit; retry\r\n";
+        return "HTTP/1.1 503 Service Unavailable\r\nServer: wsgated\r\nRetry-After: 1\r\nConnection: close\r\n"
+               "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body.size()) +
+               "\r\n\r\n" + body;
+    }();
     reserve_.release();
     error_code ec;
     tcp::socket s(acceptor_.get_executor());

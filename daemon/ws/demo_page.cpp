@@ -1,21 +1,11 @@
 // demo_page: see demo_page.h.
 #include "ws/demo_page.h"
 
-#include <boost/beast/core/string.hpp>
-#include <boost/beast/http/rfc7230.hpp>
-
 #include "text/http_text.h"
+#include "ws/upgrade.h"
 
 namespace wsgated::ws {
 namespace {
-
-namespace http = boost::beast::http;
-
-bool asks_upgrade(const core::upgrade_request& req) {
-    for (auto t : http::token_list(req[http::field::upgrade]))
-        if (boost::beast::iequals(t, "websocket")) return true;
-    return false;
-}
 
 constexpr std::string_view page = R"html(<!doctype html>
 <html lang="en">
@@ -111,7 +101,7 @@ connect();
 bool wants_demo_page(const core::upgrade_request& req, std::string_view path) {
     if (path.empty() || text::target_path(req.target()) != path) return false;
     if (req.method() != http::verb::get && req.method() != http::verb::head) return false;
-    return !asks_upgrade(req);
+    return !is_websocket_upgrade(req);
 }
 
 std::string_view demo_page_html() { return page; }

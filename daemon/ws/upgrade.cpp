@@ -34,12 +34,6 @@ bool has_token(const upgrade_request& req, http::field f, std::string_view token
     return false;
 }
 
-bool is_websocket_upgrade(const upgrade_request& req) {
-    return req.method() == http::verb::get && req.version() >= 11 &&
-           has_token(req, http::field::connection, "upgrade") &&
-           has_token(req, http::field::upgrade, "websocket");
-}
-
 // RFC 6455 §4.1: the key is the base64 of 16 random bytes, so exactly 24 characters.
 bool valid_key(std::string_view key) {
     if (key.size() != 24 || key[22] != '=' || key[23] != '=') return false;
@@ -69,6 +63,12 @@ std::string pick_subprotocol(const upgrade_request& req, const config::route_con
 }
 
 }  // namespace
+
+bool is_websocket_upgrade(const upgrade_request& req) {
+    return req.method() == http::verb::get && req.version() >= 11 &&
+           has_token(req, http::field::connection, "upgrade") &&
+           has_token(req, http::field::upgrade, "websocket");
+}
 
 upgrade_decision decide_upgrade(const upgrade_request& req, const route::router& routes) {
     // RFC 9112 §3.2: an HTTP/1.1 request without exactly one Host is answered 400.

@@ -37,4 +37,7 @@ struct upgrade_decision {
 
 upgrade_decision decide_upgrade(const upgrade_request& req, const route::router& routes);
 
+// GET, HTTP/1.1, `Connection: upgrade` and `Upgrade: websocket` (tokens, any case).
+bool is_websocket_upgrade(const upgrade_request& req);
+
 }  // namespace wsgated::ws
