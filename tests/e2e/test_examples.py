@@ -75,9 +75,9 @@ def chat_config(backend_url: str, token: str) -> str:
         "    backend: app\n")
 
 
-def backend_outcomes(admin: str) -> dict[str, float]:
-    """wsgate_backend_requests_total{backend="app"} by outcome, from /metrics (cells at 0, which
-    the gateway exposes for every outcome from the start, left out)."""
+def backend_outcomes(admin: str, backend: str = "app") -> dict[str, float]:
+    """wsgate_backend_requests_total{backend=BACKEND} by outcome, from /metrics (cells at 0,
+    which the gateway exposes for every outcome from the start, left out)."""
     with _DIRECT.open(f"{admin}/metrics", timeout=TIMEOUT) as res:
         text = res.read().decode()
     out: dict[str, float] = {}
@@ -86,12 +86,66 @@ def backend_outcomes(admin: str) -> dict[str, float]:
         if not m:
             continue
         labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m[1]))
-        if labels.get("backend") == "app" and float(m[2]) != 0:
+        if labels.get("backend") == backend and float(m[2]) != 0:
             out[labels.get("outcome", "")] = out.get(labels.get("outcome", ""), 0) + float(m[2])
     return out
 
 
-class ExampleChat:
+async def settled_outcomes(admin: str, want: dict[str, float], backend: str = "app") -> dict[str, float]:
+    """backend_outcomes once they equal `want` (the last events are still being answered when a
+    client's close returns), or as they are after TIMEOUT."""
+    deadline = time.monotonic() + TIMEOUT
+    loop = asyncio.get_running_loop()
+    while True:
+        got = await loop.run_in_executor(None, backend_outcomes, admin, backend)
+        if got == want or time.monotonic() > deadline:
+            return got
+        await asyncio.sleep(0.1)
+
+
+class BackendProcess:
+    """A test's example backend: `self.backend` (its process) writing to `self.log_path`."""
+
+    interpreter = ""  # what runs the backend (skipped when it is not installed)
+
+    def prepare(self) -> str:
+        """The interpreter's path; a temp dir, the backend's port and an admin token."""
+        exe = shutil.which(self.interpreter)
+        if not exe:
+            self.skipTest(f"{self.interpreter} is not installed")
+        self.tmp = harness.temp_dir(self.addCleanup)
+        self.port = free_port()
+        self.token = secrets.token_urlsafe(18)
+        return exe
+
+    def stop_backend(self) -> None:
+        if self.backend.poll() is None:
+            self.backend.terminate()
+            try:
+                self.backend.wait(5)
+            except subprocess.TimeoutExpired:
+                self.backend.kill()
+                self.backend.wait(5)
+
+    def backend_log(self) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    async def with_logs(self, steps) -> None:
+        """Runs `steps()`; a failure is told with the ends of the backend's and gateway's logs."""
+        try:
+            await steps()
+        except (AssertionError, asyncio.TimeoutError, OSError,
+                websockets.exceptions.WebSocketException) as e:
+            raise AssertionError(f"{e!r}\n--- {type(self).__name__} backend log:\n"
+                                 f"{self.backend_log()[-4000:]}\n--- gateway log:\n"
+                                 f"{self.gw.stderr[-4000:]}") from e
+
+
+class ExampleChat(BackendProcess):
     """The test, run against one example; a subclass says how to start it."""
 
     interpreter = ""  # looked up on PATH; the test is skipped without it
@@ -107,12 +161,7 @@ class ExampleChat:
         socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
 
     def setUp(self) -> None:
-        exe = shutil.which(self.interpreter)
-        if not exe:
-            self.skipTest(f"{self.interpreter} is not installed")
-        self.tmp = harness.temp_dir(self.addCleanup)
-        self.port = free_port()
-        self.token = secrets.token_urlsafe(18)
+        exe = self.prepare()
         self.gw = harness.start_gateway(chat_config(self.backend_url(), self.token),
                                         self.addCleanup, tmp=self.tmp)
         self.admin = admin_url(self.gw)
@@ -148,31 +197,9 @@ class ExampleChat:
                                          f"{self.backend_log()}")
                 time.sleep(0.05)
 
-    def stop_backend(self) -> None:
-        if self.backend.poll() is None:
-            self.backend.terminate()
-            try:
-                self.backend.wait(5)
-            except subprocess.TimeoutExpired:
-                self.backend.kill()
-                self.backend.wait(5)
-
-    def backend_log(self) -> str:
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
     # ------------------------------------------------------------------ the test
     async def test_chat_through_the_example(self) -> None:
-        try:
-            await self.chat()
-        except (AssertionError, asyncio.TimeoutError, OSError,
-                websockets.exceptions.WebSocketException) as e:
-            raise AssertionError(f"{e!r}\n--- {type(self).__name__} backend log:\n"
-                                 f"{self.backend_log()}\n--- gateway log:\n"
-                                 f"{self.gw.stderr}") from e
+        await self.with_logs(self.chat)
 
     def connect(self, room: str):
         return websockets.connect(self.gw.url(0, f"/chat/{room}"),
@@ -225,13 +252,7 @@ class ExampleChat:
         # Each connection: connect, its messages, one disconnect, all answered 2xx:
         # A and B: 1 + 2 + 1; C: 1 + 1 + 1.
         want = {"ok": 11.0}
-        deadline = time.monotonic() + TIMEOUT
-        loop = asyncio.get_running_loop()
-        while True:
-            got = await loop.run_in_executor(None, backend_outcomes, self.admin)
-            if got == want or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.1)
+        got = await settled_outcomes(self.admin, want)
         self.assertEqual(got, want, "wsgate_backend_requests_total{backend=\"app\"} by outcome")
 
 
