@@ -16,6 +16,12 @@ hub::count_fn counted(const call& c, responder done, int status, const char* key
                       const char* count_key) {
     return [r = c.r, done = std::move(done), status, key, name = std::move(name), count_key](hub::outcome o,
                                                                                              std::uint64_t n) {
+        // A fan-out reaches this node's share whatever the bus says: the answer tells how much.
+        if (o == hub::outcome::unavailable)
+            return done(json(r, http::status::service_unavailable,
+                             json_object{{"error", "the other nodes of the cluster cannot be reached (Redis): only "
+                                                   "this node's connections were served"},
+                                         {std::string("this_node_") + count_key, n}}));
         if (o != hub::outcome::ok) return done(outcome_error(r, o));
         json_object body;
         if (key) body[key] = name;  // first, as the answers have always been written

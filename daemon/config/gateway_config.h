@@ -196,10 +196,14 @@ struct route_config {
 
 struct cluster_config {
     std::string redis;  // empty = single node
+    bool redis_tls = false;  // rediss://
     std::string redis_host;
     std::uint16_t redis_port{};  // the URL's, 6379 when it names none
     int redis_db{};
+    std::string redis_user, redis_password;  // from the URL's user:password@ (AUTH)
+    std::string tls_ca_file;  // rediss://: the CAs that sign Redis's certificate; empty = the system's
     std::string node_id;  // default: the host name
+    std::chrono::milliseconds node_ttl{15000};
 };
 
 struct gateway_config {

@@ -49,6 +49,14 @@ public:
     virtual void room_count(const std::string& room, reply_executor ex, count_fn done) = 0;
     virtual void room_members(const std::string& room, reply_executor ex, members_fn done) = 0;
     virtual void user_connections(const std::string& user, reply_executor ex, members_fn done) = 0;
+
+    // This node's memberships as they change, for a bus that keeps a cluster-wide view
+    // (presence) and subscribes to the rooms that have local members. Called on the
+    // connection's worker, after the change; a single node has nothing to do with them.
+    virtual void entered(const core::connection& c) {}
+    virtual void exited(const core::connection& c) {}
+    virtual void joined(const std::string& room, const core::connection& c) {}
+    virtual void left(const std::string& room, const core::connection& c) {}
 };
 
 }  // namespace wsgated::hub

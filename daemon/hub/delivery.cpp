@@ -142,55 +142,97 @@ void delivery::view(const std::string& id, reply_executor ex, view_fn done) {
     }, [reply] { reply(outcome::not_found, connection_view{}); });
 }
 
-void delivery::publish(const std::string& room, core::message m, const std::string& exclude, reply_executor ex,
-                       count_fn done) {
-    state_.metrics.room_publishes.inc();
+void delivery::set_bus(bus& b) {
+    bus_ = &b;
+    for (auto& local : locals_) local->set_observer(&b);
+}
+
+std::uint64_t delivery::publish_here(const std::string& room, const core::message& m, const std::string& exclude) {
     std::uint64_t members = rooms_.members(room);
     for (unsigned w : rooms_.workers_of(room))
         run_on(w, [this, w, room, m, exclude] { locals_[w]->publish(room, m, exclude); });
+    return members;
+}
+
+std::uint64_t delivery::broadcast_here(const core::message& m) {
+    std::uint64_t n = connections_.size();
+    for (unsigned w = 0; w < locals_.size(); ++w)
+        run_on(w, [this, w, m] { locals_[w]->broadcast(m); });
+    return n;
+}
+
+void delivery::publish(const std::string& room, core::message m, const std::string& exclude, reply_executor ex,
+                       count_fn done) {
+    state_.metrics.room_publishes.inc();
+    std::uint64_t members = publish_here(room, m, exclude);
     bus_->publish(room, m, exclude, std::move(ex),
                   [members, done = std::move(done)](outcome o, std::uint64_t remote) { done(o, members + remote); });
 }
 
-void delivery::send_to_user(const std::string& user, core::message m, reply_executor ex, count_fn done) {
-    // ex by copy: the last lambda copies it in the same call, and the order in which arguments
-    // are evaluated is unspecified (clang moves first: found by tests/fuzz/admin_fuzz.cpp).
-    for_user(user, [m](core::connection& c, local_hub&) { c.send(core::message{m.data, m.binary, nullptr}); },
-             ex, std::move(done),
-             [this, user, m, ex](count_fn remote) { bus_->send_to_user(user, m, ex, std::move(remote)); });
-}
-
 void delivery::broadcast(core::message m, reply_executor ex, count_fn done) {
-    std::uint64_t n = connections_.size();
-    for (unsigned w = 0; w < locals_.size(); ++w)
-        run_on(w, [this, w, m] { locals_[w]->broadcast(m); });
+    std::uint64_t n = broadcast_here(m);
     bus_->broadcast(m, std::move(ex),
                     [n, done = std::move(done)](outcome o, std::uint64_t remote) { done(o, n + remote); });
 }
 
-void delivery::join_user(const std::string& user, const std::string& room, bool join, reply_executor ex,
-                         count_fn done) {
-    for_user(user, [room, join](core::connection& c, local_hub& local) {
+namespace {
+
+// The fn of a user-wide call, shared by its all-nodes and this-node-only forms.
+auto sender(const core::message& m) {
+    return [m](core::connection& c, local_hub&) { c.send(core::message{m.data, m.binary, nullptr}); };
+}
+auto joiner(const std::string& room, bool join) {
+    return [room, join](core::connection& c, local_hub& local) {
         if (join) local.join(room, &c);
         else local.leave(room, &c);
-    }, ex, std::move(done), [this, user, room, join, ex](count_fn remote) {
+    };
+}
+auto closer(std::uint16_t code, const std::string& reason) {
+    return [code, reason](core::connection& c, local_hub&) { c.close(code, reason); };
+}
+void no_others(count_fn done) { done(outcome::ok, 0); }
+
+}  // namespace
+
+void delivery::send_to_user(const std::string& user, core::message m, reply_executor ex, count_fn done) {
+    // ex by copy into the lambda: the order in which arguments are evaluated is unspecified
+    // (clang moves first: found by tests/fuzz/admin_fuzz.cpp).
+    for_user(user, sender(m), std::move(done),
+             [this, user, m, ex](count_fn remote) { bus_->send_to_user(user, m, ex, std::move(remote)); });
+}
+
+void delivery::join_user(const std::string& user, const std::string& room, bool join, reply_executor ex,
+                         count_fn done) {
+    for_user(user, joiner(room, join), std::move(done), [this, user, room, join, ex](count_fn remote) {
         bus_->join_user(user, room, join, ex, std::move(remote));
     });
 }
 
 void delivery::close_user(const std::string& user, std::uint16_t code, std::string reason, reply_executor ex,
                           count_fn done) {
-    for_user(user, [code, reason](core::connection& c, local_hub&) { c.close(code, reason); }, ex,
-             std::move(done), [this, user, code, reason, ex](count_fn remote) {
-                 bus_->close_user(user, code, reason, ex, std::move(remote));
-             });
+    for_user(user, closer(code, reason), std::move(done), [this, user, code, reason, ex](count_fn remote) {
+        bus_->close_user(user, code, reason, ex, std::move(remote));
+    });
+}
+
+void delivery::send_to_user_here(const std::string& user, const core::message& m, count_fn done) {
+    for_user(user, sender(m), std::move(done), no_others);
+}
+
+void delivery::join_user_here(const std::string& user, const std::string& room, bool join, count_fn done) {
+    for_user(user, joiner(room, join), std::move(done), no_others);
+}
+
+void delivery::close_user_here(const std::string& user, std::uint16_t code, const std::string& reason,
+                               count_fn done) {
+    for_user(user, closer(code, reason), std::move(done), no_others);
 }
 
 // fn runs on each worker for each of the user's connections there (one post per worker); once
 // every worker has run it (so a 200 for a user-wide join means the joins are done), the count
 // is this node's connections of the user plus what `remote` answers for the others.
 void delivery::for_user(const std::string& user, std::function<void(core::connection&, local_hub&)> fn,
-                        reply_executor ex, count_fn done, std::function<void(count_fn)> remote) {
+                        count_fn done, std::function<void(count_fn)> remote) {
     auto by_worker = std::make_shared<std::map<unsigned, std::vector<std::string>>>();
     auto targets = connections_.of_user(user);
     for (auto& [w, id] : targets) (*by_worker)[w].push_back(std::move(id));

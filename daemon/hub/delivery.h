@@ -37,8 +37,9 @@ public:
     // This process's node tag (the first characters of every id it hands out).
     const std::string& node_tag() const { return node_; }
     std::string new_connection_id() const;
-    // Before any connection: where calls for other nodes go (default: a local_bus).
-    void set_bus(bus& b) { bus_ = &b; }
+    // Before the workers start: where calls for other nodes go (default: a local_bus); it also
+    // hears of every membership change on this node.
+    void set_bus(bus& b);
     bool bus_connected() const { return bus_->connected(); }
     std::size_t connections() const { return connections_.size(); }  // on this node
 
@@ -78,6 +79,15 @@ public:
     void room_members(const std::string& room, reply_executor ex, members_fn done);
     void user_connections(const std::string& user, reply_executor ex, members_fn done);
 
+    // This node's share only, for the bus: what another node's fan-out asks of this one.
+    // Any thread; the counts are this node's (a publish: the room's local members).
+    std::uint64_t publish_here(const std::string& room, const core::message& m, const std::string& exclude);
+    std::uint64_t broadcast_here(const core::message& m);
+    // `done` runs on some worker's thread once every worker did its share.
+    void send_to_user_here(const std::string& user, const core::message& m, count_fn done);
+    void join_user_here(const std::string& user, const std::string& room, bool join, count_fn done);
+    void close_user_here(const std::string& user, std::uint16_t code, const std::string& reason, count_fn done);
+
 private:
     // Runs fn(connection, local_hub) on the worker of this node's connection `id`, or
     // missing() on the calling thread when there is none.
@@ -91,7 +101,7 @@ private:
                     std::function<void()> after);
     bool is_local(const std::string& id) const;
     void for_user(const std::string& user, std::function<void(core::connection&, local_hub&)> fn,
-                  reply_executor ex, count_fn done, std::function<void(count_fn)> remote);
+                  count_fn done, std::function<void(count_fn)> remote);
 
     core::process_state& state_;
     std::string node_;

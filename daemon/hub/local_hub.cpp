@@ -1,11 +1,15 @@
 // local_hub: see local_hub.h.
 #include "hub/local_hub.h"
 
+#include "hub/bus.h"
 #include "hub/room_index.h"
 
 namespace wsgated::hub {
 
-void local_hub::add(core::connection* c) { by_id_.emplace(c->id(), c); }
+void local_hub::add(core::connection* c) {
+    by_id_.emplace(c->id(), c);
+    if (observer_) observer_->entered(*c);
+}
 
 void local_hub::remove(core::connection* c) {
     if (auto it = rooms_of_.find(c); it != rooms_of_.end()) {
@@ -14,10 +18,12 @@ void local_hub::remove(core::connection* c) {
             m->second.erase(c);
             if (m->second.empty()) members_.erase(m);  // an empty room frees its memory
             rooms_.left(room, worker_);
+            if (observer_) observer_->left(room, *c);
         }
         rooms_of_.erase(it);
     }
     by_id_.erase(c->id());
+    if (observer_) observer_->exited(*c);
 }
 
 core::connection* local_hub::find(std::string_view id) const {
@@ -29,6 +35,7 @@ bool local_hub::join(const std::string& room, core::connection* c) {
     if (!members_[room].insert(c).second) return false;
     rooms_of_[c].insert(room);
     rooms_.joined(room, worker_);
+    if (observer_) observer_->joined(room, *c);
     return true;
 }
 
@@ -40,6 +47,7 @@ bool local_hub::leave(const std::string& room, core::connection* c) {
     r->second.erase(room);
     if (r->second.empty()) rooms_of_.erase(r);
     rooms_.left(room, worker_);
+    if (observer_) observer_->left(room, *c);
     return true;
 }
 

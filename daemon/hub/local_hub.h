@@ -16,6 +16,7 @@
 
 namespace wsgated::hub {
 
+class bus;
 class room_index;
 
 class local_hub {
@@ -23,6 +24,8 @@ public:
     local_hub(unsigned worker, room_index& rooms) : worker_(worker), rooms_(rooms) {}
     local_hub(const local_hub&) = delete;
     local_hub& operator=(const local_hub&) = delete;
+    // Before the worker starts: who hears of every membership change (bus.h).
+    void set_observer(bus* b) { observer_ = b; }
 
     void add(core::connection* c);
     void remove(core::connection* c);  // leaves every room
@@ -43,6 +46,7 @@ public:
 private:
     unsigned worker_;
     room_index& rooms_;
+    bus* observer_ = nullptr;
     // Keyed by a view of the connection's own id, which outlives its entry (remove() comes
     // first): no second copy of a 28-byte id per connection (idle memory is a product figure).
     std::unordered_map<std::string_view, core::connection*> by_id_;

@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <string>
+
+#include "route/path_pattern.h"
 
 namespace wsgated::config {
 namespace {
@@ -205,26 +208,48 @@ bool parse_http_url(std::string_view text, http_endpoint& out, std::string& erro
     return true;
 }
 
+// redis[s]://[[user]:password@]host[:port][/db]: the userinfo is percent-decoded (a password
+// may hold any byte), and a user without a password is refused (AUTH needs one).
 bool parse_redis_url(std::string_view text, cluster_config& out, std::string& error) {
-    if (!text.starts_with("redis://")) {
-        error = text.starts_with("rediss://") ? "TLS to Redis (rediss://) is not supported yet"
-                                              : "must look like redis://host[:port][/db]";
+    bool tls = text.starts_with("rediss://");
+    if (!tls && !text.starts_with("redis://")) {
+        error = "must look like redis://[user:password@]host[:port][/db] (rediss:// for TLS)";
         return false;
     }
-    std::string_view rest = text.substr(8);
+    std::string_view rest = text.substr(tls ? 9 : 8);
     std::size_t slash = rest.find('/');
+    std::string_view authority = rest.substr(0, slash);
+    std::string user, password;
+    if (std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+        std::string_view userinfo = authority.substr(0, at);
+        std::size_t colon = userinfo.find(':');
+        if (colon == std::string_view::npos) {
+            error = "credentials must be user:password@ or :password@";
+            return false;
+        }
+        if (!route::percent_decode_segment(userinfo.substr(0, colon), user, true) ||
+            !route::percent_decode_segment(userinfo.substr(colon + 1), password, true)) {
+            error = "bad percent-encoding in the credentials";
+            return false;
+        }
+        authority = authority.substr(at + 1);
+    }
     std::string host;
     std::uint16_t port = 0;
-    if (!parse_authority(rest.substr(0, slash), 6379, host, port, error)) return false;
+    if (!parse_authority(authority, 6379, host, port, error)) return false;
     int db = 0;
-    if (slash != std::string_view::npos && !parse_number(rest.substr(slash + 1), db)) {
+    if (slash != std::string_view::npos && slash + 1 < rest.size() &&
+        (!parse_number(rest.substr(slash + 1), db) || db < 0 || db > 1'000'000)) {
         error = "database must be a number, e.g. redis://127.0.0.1:6379/0";
         return false;
     }
     out.redis = std::string(text);
+    out.redis_tls = tls;
     out.redis_host = std::move(host);
     out.redis_port = port;
     out.redis_db = db;
+    out.redis_user = std::move(user);
+    out.redis_password = std::move(password);
     return true;
 }
 

@@ -5,6 +5,7 @@
 #include <climits>
 #include <thread>
 
+#include "config/read_file.h"
 #include "loader/formats.h"
 #include "loader/sections.h"
 #include "net/tls_context.h"
@@ -160,6 +161,14 @@ void build_cluster(const document& doc, error_list& errors, cluster_config& out)
     }
     out.node_id = doc.text(at.key("node_id"));
     if (out.node_id.empty()) out.node_id = host_name();
+    out.node_ttl = doc.time(at.key("node_ttl"));
+    if (const node_value* ca = doc.get(at.key("tls_ca_file")); ca && !ca->text.empty()) {
+        std::string contents, why;
+        if (!read_file(ca->text, contents, why)) errors.add(ca->mark, "cluster.tls_ca_file", why);
+        else if (contents.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+            errors.add(ca->mark, "cluster.tls_ca_file", "'" + ca->text + "' holds no PEM certificate");
+        else out.tls_ca_file = ca->text;
+    }
 }
 
 }  // namespace wsgated::config

@@ -81,7 +81,16 @@ inline constexpr std::array<double, 15> rtt_buckets{
     COUNTER_FAMILY(messages_dropped, "wsgate_messages_dropped_total",                          \
                    "Messages not delivered, by reason.", "reason")                             \
     GAUGE(cluster_connected, "wsgate_cluster_connected",                                       \
-          "1 while this node is connected to the cluster broker (Redis), else 0.")
+          "1 while this node is connected to the cluster broker (Redis), else 0.")             \
+    COUNTER_FAMILY(cluster_messages, "wsgate_cluster_messages_total",                          \
+                   "Messages this node published to Redis (out) or received from it (in).",   \
+                   "direction")                                                                \
+    COUNTER(cluster_publish_failures, "wsgate_cluster_publish_failures_total",                 \
+            "Calls for other nodes that could not travel (Redis down or not answering).")     \
+    COUNTER(cluster_reconnects, "wsgate_cluster_reconnects_total",                             \
+            "Connections to Redis lost and attempted again.")                                  \
+    GAUGE(cluster_nodes, "wsgate_cluster_nodes",                                               \
+          "Nodes of the cluster seen alive, this one included (1 without a cluster).")
 
 class gateway_metrics {
     // Declared first: every member below is a reference into it, initialised in order.

@@ -31,6 +31,13 @@ server::server(config::config_ptr cfg)
         workers_.push_back(std::make_unique<core::worker>(i));
         state_.set_worker_context(i, workers_.back()->ioc());
     }
+    if (!cfg->cluster.redis.empty()) {
+        cluster_ = std::make_unique<cluster::cluster_bus>(control_, delivery_, state_.metrics,
+                                                          cluster::settings_from(cfg->cluster));
+        delivery_.set_bus(*cluster_);  // before any connection: the bus hears every membership
+    } else {
+        state_.metrics.cluster_nodes.set(1);
+    }
     // After the workers: http backends build a connection pool on each worker's event loop.
     snapshot_.store(make_snapshot(std::move(cfg)));
 }
@@ -79,9 +86,6 @@ bool server::bind_listeners() {
         spdlog::error("{}", err);
         return false;
     }
-    if (!current()->config().cluster.redis.empty())
-        spdlog::warn("cluster.redis is set, but this version does not serve the cluster yet: rooms, users and "
-                     "the control API reach this node's connections only");
     if (ac.token.empty())
         spdlog::warn("admin.token is not set: the control API (/v1) answers 403; set it, e.g. "
                      "admin: {{token: \"${{WSGATED_ADMIN_TOKEN}}\"}} with the variable in the environment");
@@ -90,6 +94,7 @@ bool server::bind_listeners() {
 
 int server::run() {
     if (!bind_listeners()) return 1;
+    if (cluster_) cluster_->start();
     for (auto& w : workers_) w->start();
     for (auto& l : listeners_) {
         spdlog::info("listening on {} ({})", l->local_address(), l->tls() ? "wss" : "ws");
@@ -213,6 +218,7 @@ void server::finish() {
     for (auto& w : workers_) w->stop();
     for (auto& w : workers_) w->join();
     listeners_.clear();
+    if (cluster_) cluster_->stop();  // after the workers: no membership change can come any more
     if (admin_) admin_->stop();  // kept through the drain: /readyz says 503 meanwhile
     spdlog::info("stopped");
     control_.stop();

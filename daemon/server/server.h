@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "admin/admin_listener.h"
+#include "cluster/cluster_bus.h"
 #include "config/gateway_config.h"
 #include "core/process_state.h"
 #include "core/snapshot.h"
@@ -54,6 +55,7 @@ private:
     hub::delivery delivery_;
     std::vector<std::unique_ptr<core::worker>> workers_;
     boost::asio::io_context control_{1};
+    std::unique_ptr<cluster::cluster_bus> cluster_;  // with cluster.redis; runs on control_
     boost::asio::signal_set signals_;
     boost::asio::steady_timer drain_poll_;
     boost::asio::steady_timer watchdog_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -91,6 +92,17 @@ struct recording_bus final : hub::bus {
     void user_connections(const std::string&, hub::reply_executor ex, hub::members_fn done) override {
         boost::asio::post(ex, [done = std::move(done)] { done(hub::outcome::ok, {}); });
     }
+    // Memberships, heard on the workers' threads.
+    std::mutex mutex;
+    std::vector<std::string> changes;
+    void note(std::string s) {
+        std::lock_guard lock(mutex);
+        changes.push_back(std::move(s));
+    }
+    void entered(const core::connection& c) override { note("enter " + c.user()); }
+    void exited(const core::connection& c) override { note("exit " + c.user()); }
+    void joined(const std::string& room, const core::connection& c) override { note("join " + room + " " + c.user()); }
+    void left(const std::string& room, const core::connection& c) override { note("leave " + room + " " + c.user()); }
 };
 
 // Two workers on their own threads and a caller's io_context on this one: an answer that ran
@@ -101,6 +113,7 @@ struct delivery_fixture : ::testing::Test {
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> g0{w0.get_executor()},
         g1{w1.get_executor()};
     std::thread t0{[this] { w0.run(); }}, t1{[this] { w1.run(); }};
+    recording_bus bus;  // before d: the delivery's observer outlives it
     std::unique_ptr<hub::delivery> d;
     std::unique_ptr<fake_connection> a, b, c;
 
@@ -200,7 +213,6 @@ TEST_F(delivery_fixture, send_with_wait_answers_written_or_gone) {
 }
 
 TEST_F(delivery_fixture, an_unknown_id_of_this_node_is_not_found_and_another_nodes_goes_to_the_bus) {
-    recording_bus bus;
     d->set_bus(bus);
     bool done = false;
     auto ours = d->new_connection_id();
@@ -215,7 +227,6 @@ TEST_F(delivery_fixture, an_unknown_id_of_this_node_is_not_found_and_another_nod
 }
 
 TEST_F(delivery_fixture, join_then_publish_counts_every_node_and_excludes) {
-    recording_bus bus;
     d->set_bus(bus);
     bool done = false;
     d->join("r", a->id(), true, caller.get_executor(), [&](hub::outcome o, bool changed) {
@@ -308,4 +319,26 @@ TEST_F(delivery_fixture, calls_from_outside_the_workers_are_posted) {
     d->broadcast(msg("x"), caller.get_executor(), [&](hub::outcome, std::uint64_t) { done = true; });
     wait(done);
     on(w0, [&] { EXPECT_EQ(a->got, std::vector<std::string>{"x"}); });
+}
+
+TEST_F(delivery_fixture, the_bus_hears_every_membership_change_after_it_happens) {
+    d->set_bus(bus);
+    on(w0, [&] {
+        EXPECT_TRUE(d->join(*a, 0, "r"));
+        EXPECT_FALSE(d->join(*a, 0, "r"));  // no change, nothing heard
+        EXPECT_TRUE(d->leave(*a, 0, "r"));
+        EXPECT_TRUE(d->join(*b, 0, "s"));
+        d->leave_all(*b, 0);  // leaves its rooms, then exits
+        d->enter(*b, 0);
+    });
+    bool done = false;
+    d->join_user("alice", "t", true, caller.get_executor(), [&](hub::outcome, std::uint64_t) { done = true; });
+    wait(done);
+    std::lock_guard lock(bus.mutex);
+    std::vector<std::string> on_w0(bus.changes.begin(), bus.changes.begin() + 6);
+    EXPECT_EQ(on_w0, (std::vector<std::string>{"join r alice", "leave r alice", "join s bob", "leave s bob",
+                                               "exit bob", "enter bob"}));
+    std::vector<std::string> rest(bus.changes.begin() + 6, bus.changes.end());
+    std::sort(rest.begin(), rest.end());
+    EXPECT_EQ(rest, (std::vector<std::string>{"join t alice", "join t alice"}));
 }

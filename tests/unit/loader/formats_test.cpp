@@ -105,10 +105,38 @@ TEST(formats, redis_url_defaults_port_and_database) {
     EXPECT_EQ(c.redis_host, "cache");
     EXPECT_EQ(c.redis_port, 6379);
     EXPECT_EQ(c.redis_db, 0);
-    EXPECT_FALSE(parse_redis_url("rediss://cache", c, error));
-    EXPECT_EQ(error, "TLS to Redis (rediss://) is not supported yet");
-    EXPECT_FALSE(parse_redis_url("redis://:secret@cache", c, error));
-    EXPECT_EQ(error, "credentials in the URL are not supported");
+    EXPECT_FALSE(c.redis_tls);
+    EXPECT_TRUE(c.redis_user.empty() && c.redis_password.empty());
+}
+
+TEST(formats, redis_url_takes_tls_credentials_and_database) {
+    cluster_config c;
+    std::string error;
+    ASSERT_TRUE(parse_redis_url("rediss://gw:p%40ss%3Aw0rd@redis.internal:6380/3", c, error)) << error;
+    EXPECT_TRUE(c.redis_tls);
+    EXPECT_EQ(c.redis_host, "redis.internal");
+    EXPECT_EQ(c.redis_port, 6380);
+    EXPECT_EQ(c.redis_db, 3);
+    EXPECT_EQ(c.redis_user, "gw");
+    EXPECT_EQ(c.redis_password, "p@ss:w0rd");
+    ASSERT_TRUE(parse_redis_url("redis://:secret@[::1]", c, error)) << error;
+    EXPECT_EQ(c.redis_user, "");
+    EXPECT_EQ(c.redis_password, "secret");
+    EXPECT_EQ(c.redis_host, "::1");
+}
+
+TEST(formats, redis_url_refusals_say_why) {
+    cluster_config c;
+    std::string error;
+    EXPECT_FALSE(parse_redis_url("http://cache", c, error));
+    EXPECT_EQ(error, "must look like redis://[user:password@]host[:port][/db] (rediss:// for TLS)");
+    EXPECT_FALSE(parse_redis_url("redis://user@cache", c, error));
+    EXPECT_EQ(error, "credentials must be user:password@ or :password@");
+    EXPECT_FALSE(parse_redis_url("redis://:%zz@cache", c, error));
+    EXPECT_EQ(error, "bad percent-encoding in the credentials");
+    EXPECT_FALSE(parse_redis_url("redis://cache/x", c, error));
+    EXPECT_EQ(error, "database must be a number, e.g. redis://127.0.0.1:6379/0");
+    EXPECT_FALSE(parse_redis_url("redis://cache:99999", c, error));
 }
 
 TEST(formats, token_sources) {

@@ -514,7 +514,7 @@ TEST(loader, jwt_token_source_of_unknown_kind) {
 
 TEST(loader, redis_url_with_other_scheme) {
     EXPECT_EQ(errors_of(with_route("cluster:\n  redis: http://127.0.0.1:6379\n")),
-              "t.yaml:2:10: cluster.redis: must look like redis://host[:port][/db]\n");
+              "t.yaml:2:10: cluster.redis: must look like redis://[user:password@]host[:port][/db] (rediss:// for TLS)\n");
 }
 
 TEST(loader, redis_url_with_bad_database) {

@@ -1,0 +1,234 @@
+// cluster_bus: the links, the timers and the subscriptions (see cluster_bus.h). The calls out
+// are in cluster_calls.cpp, what comes in is in cluster_inbound.cpp. Everything here runs on
+// the control thread, except the hub::bus membership calls, which post to it.
+#include "cluster/cluster_bus.h"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+namespace wsgated::cluster {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+constexpr auto probe_every = 1s;
+constexpr auto probe_fresh = 3s;  // connected() while the last probe came back within this
+constexpr auto sweep_every = 250ms;
+constexpr std::size_t subscribe_batch = 256;  // channels per SUBSCRIBE command on a resubscribe
+
+net::backoff_policy redis_backoff() {
+    net::backoff_policy p;
+    p.initial = 100ms;
+    p.max = 2s;  // a Redis that comes back is used again within about 2 s
+    p.connect_timeout = 3s;
+    return p;
+}
+
+}  // namespace
+
+bus_settings settings_from(const config::cluster_config& c) {
+    bus_settings s;
+    s.endpoint.target.host = c.redis_host;
+    s.endpoint.target.port = std::to_string(c.redis_port);
+    s.endpoint.user = c.redis_user;
+    s.endpoint.password = c.redis_password;
+    s.endpoint.db = c.redis_db;
+    if (c.redis_tls) {
+        auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+        tls->set_options(asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                         asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+        boost::system::error_code ec;
+        if (c.tls_ca_file.empty()) tls->set_default_verify_paths(ec);
+        else tls->load_verify_file(c.tls_ca_file, ec);
+        if (ec) spdlog::error("cluster: TLS CAs for Redis: {}", ec.message());
+        s.endpoint.tls = std::move(tls);
+    }
+    s.node_id = c.node_id;
+    s.node_ttl = c.node_ttl;
+    return s;
+}
+
+cluster_bus::cluster_bus(asio::io_context& control, hub::delivery& delivery, metrics::gateway_metrics& metrics,
+                         bus_settings settings)
+    : ioc_(control), delivery_(delivery), metrics_(metrics), settings_(std::move(settings)),
+      names_(settings_.endpoint.db), self_(delivery.node_tag()), self_channel_(names_.node(self_)),
+      all_channel_(names_.all()), presence_(names_, self_, settings_.node_id, settings_.node_ttl),
+      probe_timer_(control), refresh_timer_(control), sweep_timer_(control) {}
+
+cluster_bus::~cluster_bus() = default;
+
+void cluster_bus::start() {
+    auto down = [this](const char* which) {
+        return [this, which](boost::system::error_code ec, std::chrono::milliseconds retry) { on_down(which, ec, retry); };
+    };
+    command_ = redis_link::create(ioc_, settings_.endpoint, redis_backoff(), false,
+                                  {[this] { on_command_up(); }, down("command"), nullptr});
+    subscriber_ = redis_link::create(ioc_, settings_.endpoint, redis_backoff(), true,
+                                     {[this] { on_subscriber_up(); }, down("subscriber"),
+                                      [this](const redisReply& r) { on_push(r); }});
+    command_->start();
+    subscriber_->start();
+    metrics_.cluster_nodes.set(1);
+    tick_probe();
+    tick_refresh();
+    tick_sweep();
+    spdlog::info("cluster: node {} (tag {}) joining through {}", settings_.node_id, self_,
+                 settings_.endpoint.target.text());
+}
+
+void cluster_bus::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    probe_timer_.cancel();
+    refresh_timer_.cancel();
+    sweep_timer_.cancel();
+    for (auto& [_, t] : leaving_) t->cancel();
+    leaving_.clear();
+    if (command_) command_->stop();
+    if (subscriber_) subscriber_->stop();
+    calls_.fail_all();
+    connected_ = false;
+    metrics_.cluster_connected.set(0);
+}
+
+void cluster_bus::on_command_up() {
+    spdlog::info("cluster: command link to Redis {} up", settings_.endpoint.target.text());
+    presence_.rewrite(*command_);
+    presence_.refresh(*command_, [this](std::size_t alive) { metrics_.cluster_nodes.set(static_cast<std::int64_t>(alive)); });
+    envelope hello{.kind = kind::hello, .origin = self_};
+    publish_envelope(all_channel_, hello, [](const redisReply*) {});
+    tick_probe();
+}
+
+// A new subscriber connection has no subscriptions: this node's channel, the one every node
+// hears, and the channel of each room that has local members, in batches.
+void cluster_bus::on_subscriber_up() {
+    spdlog::info("cluster: subscriber link to Redis {} up", settings_.endpoint.target.text());
+    subscribed_.clear();
+    subscriber_->send({"SUBSCRIBE", self_channel_, all_channel_});
+    std::vector<std::string> rooms = presence_.rooms();
+    for (std::size_t i = 0; i < rooms.size(); i += subscribe_batch) {
+        std::vector<std::string> chans;
+        for (std::size_t j = i; j < std::min(rooms.size(), i + subscribe_batch); ++j) {
+            chans.push_back(names_.room(rooms[j]));
+            subscribed_.insert(rooms[j]);
+        }
+        std::vector<std::string_view> args{"SUBSCRIBE"};
+        for (const auto& c : chans) args.push_back(c);
+        subscriber_->send(args);
+    }
+    tick_probe();
+}
+
+void cluster_bus::on_down(const char* which, boost::system::error_code ec, std::chrono::milliseconds retry_in) {
+    if (stopped_) return;
+    metrics_.cluster_reconnects.inc();
+    // A down link fails its own waiting commands; calls waiting for another node's answer on
+    // a lost subscriber link would never hear it.
+    if (std::string_view(which) == "subscriber") calls_.fail_all();
+    update_connected();
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_down_log_ > 5s) {  // a Redis that is down for long is said once per 5 s, not per attempt
+        last_down_log_ = now;
+        const auto& link = std::string_view(which) == "subscriber" ? subscriber_ : command_;
+        std::string why = link && !link->refusal().empty() ? "Redis answered: " + link->refusal() : ec.message();
+        spdlog::warn("cluster: {} link to Redis {}: {}; retrying in {} ms", which, settings_.endpoint.target.text(),
+                     why, retry_in.count());
+    }
+}
+
+void cluster_bus::update_connected() {
+    auto now = std::chrono::steady_clock::now();
+    bool ok = command_ && subscriber_ && command_->up() && subscriber_->up() && probe_seen_ > 0 &&
+              now - probe_seen_at_ < probe_fresh;
+    if (ok != connected_.load()) {
+        if (ok) spdlog::info("cluster: connected (probe round trip through Redis)");
+        else spdlog::warn("cluster: not connected: calls for other nodes answer 503, /readyz fails");
+    }
+    connected_ = ok;
+    metrics_.cluster_connected.set(ok ? 1 : 0);
+}
+
+// A probe on this node's own channel proves the whole path: command link → Redis → subscriber.
+void cluster_bus::tick_probe() {
+    if (stopped_) return;
+    update_connected();
+    if (command_->up() && subscriber_->up()) {
+        envelope p{.kind = kind::probe, .seq = ++probe_sent_, .origin = self_};
+        publish_envelope(self_channel_, p, [](const redisReply*) {});
+    }
+    probe_timer_.expires_after(probe_every);
+    probe_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) tick_probe();
+    });
+}
+
+void cluster_bus::tick_refresh() {
+    if (stopped_) return;
+    presence_.refresh(*command_, [this](std::size_t alive) { metrics_.cluster_nodes.set(static_cast<std::int64_t>(alive)); });
+    refresh_timer_.expires_after(settings_.node_ttl / 3);
+    refresh_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) tick_refresh();
+    });
+}
+
+void cluster_bus::tick_sweep() {
+    if (stopped_) return;
+    if (std::size_t n = calls_.expire(std::chrono::steady_clock::now())) {
+        spdlog::warn("cluster: {} call(s) ended unanswered after {} ms", n, settings_.call_timeout.count());
+    }
+    presence_.write_count(*command_);
+    sweep_timer_.expires_after(sweep_every);
+    sweep_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) tick_sweep();
+    });
+}
+
+void cluster_bus::subscribe_room(const std::string& room) {
+    if (auto it = leaving_.find(room); it != leaving_.end()) {
+        it->second->cancel();  // joined again before its unsubscribe: no flapping
+        leaving_.erase(it);
+    }
+    if (!subscribed_.insert(room).second) return;
+    subscriber_->send({"SUBSCRIBE", names_.room(room)});
+}
+
+// The last local member left: unsubscribe after a while, unless a member joins meanwhile, so
+// that a room whose only member reconnects does not cost two commands and a gap each time.
+void cluster_bus::unsubscribe_later(const std::string& room) {
+    auto timer = std::make_shared<asio::steady_timer>(ioc_, settings_.unsubscribe_after);
+    leaving_[room] = timer;
+    timer->async_wait([this, room, timer](boost::system::error_code ec) {
+        if (ec || stopped_) return;
+        leaving_.erase(room);
+        if (presence_.has_room(room) || !subscribed_.erase(room)) return;
+        subscriber_->send({"UNSUBSCRIBE", names_.room(room)});
+    });
+}
+
+void cluster_bus::entered(const core::connection& c) {
+    asio::post(ioc_, [this, id = c.id(), user = c.user()] {
+        if (!stopped_) presence_.entered(id, user, *command_);
+    });
+}
+
+void cluster_bus::exited(const core::connection& c) {
+    asio::post(ioc_, [this, id = c.id(), user = c.user()] {
+        if (!stopped_) presence_.exited(id, user, *command_);
+    });
+}
+
+void cluster_bus::joined(const std::string& room, const core::connection& c) {
+    asio::post(ioc_, [this, room, id = c.id(), user = c.user()] {
+        if (!stopped_ && presence_.joined(room, id, user, *command_)) subscribe_room(room);
+    });
+}
+
+void cluster_bus::left(const std::string& room, const core::connection& c) {
+    asio::post(ioc_, [this, room, id = c.id()] {
+        if (!stopped_ && presence_.left(room, id, *command_)) unsubscribe_later(room);
+    });
+}
+
+}  // namespace wsgated::cluster

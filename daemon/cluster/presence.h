@@ -1,0 +1,77 @@
+// presence: this node's share of the cluster-wide view (SPEC §8), kept in Redis so that any
+// node can count a room's members and list them, or a user's connections, without asking
+// every node: per room and per user, one hash per node (ids → user), each expiring node_ttl
+// after this node last refreshed it, so a node that dies takes its members with it within
+// node_ttl. Plus the node's liveness key (its connection count, for a broadcast's answer) and
+// the set of nodes, from which the others are known.
+//
+// The share is mirrored here (room → id → user, user → ids) so that a reconnect to Redis,
+// after the keys may have expired, writes it whole again. Changes reach Redis as they happen,
+// pipelined on the command link.
+//
+// Owned by cluster_bus; on the control thread only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "cluster/channels.h"
+#include "cluster/redis_link.h"
+#include "hub/answers.h"
+
+namespace wsgated::cluster {
+
+class presence {
+public:
+    presence(const channels& names, std::string self, std::string node_id, std::chrono::milliseconds ttl);
+
+    // The mirror and Redis (when `cmd` is up). joined/left say whether the room gained its
+    // first or lost its last local member (the bus then subscribes or unsubscribes).
+    bool joined(const std::string& room, const std::string& id, const std::string& user, redis_link& cmd);
+    bool left(const std::string& room, const std::string& id, redis_link& cmd);
+    void entered(const std::string& id, const std::string& user, redis_link& cmd);
+    void exited(const std::string& id, const std::string& user, redis_link& cmd);
+
+    // After a (re)connect: the whole share again, then refresh().
+    void rewrite(redis_link& cmd);
+    // Every node_ttl / 3: the keys' expiry pushed back, liveness, and the other nodes re-read.
+    // `done` gets how many nodes are alive (this one included).
+    void refresh(redis_link& cmd, std::function<void(std::size_t)> done);
+    // Writes the connection count to the liveness key (a broadcast's count), when it changed.
+    void write_count(redis_link& cmd);
+    void saw_node(const std::string& tag);
+
+    std::vector<std::string> rooms() const;
+    std::uint64_t connections() const { return connections_; }
+    bool has_room(const std::string& room) const { return rooms_.count(room) != 0; }
+
+    // The other nodes' share, read from Redis. `unavailable` when Redis cannot be asked.
+    void room_count(const std::string& room, redis_link& cmd, hub::count_fn done);
+    void room_members(const std::string& room, redis_link& cmd, hub::members_fn done);
+    void user_connections(const std::string& user, redis_link& cmd, hub::members_fn done);
+
+private:
+    void write_room(const std::string& room, redis_link& cmd);
+    void write_user(const std::string& user, redis_link& cmd);
+    void expire(const std::string& key, redis_link& cmd);
+    // One command per other node, `each` gets its reply; `done` runs after the last.
+    void ask_others(redis_link& cmd, std::function<std::string(const std::string& node)> key, const char* verb,
+                    std::function<void(const std::string& node, const redisReply&)> each,
+                    std::function<void(hub::outcome)> done);
+    void check_nodes(redis_link& cmd, std::function<void(std::size_t)> done);
+
+    const channels& names_;
+    std::string self_, node_id_, ttl_ms_;
+    std::unordered_map<std::string, std::unordered_map<std::string, std::string>> rooms_;  // room → id → user
+    std::unordered_map<std::string, std::unordered_set<std::string>> users_;               // user → ids
+    std::uint64_t connections_ = 0, written_count_ = UINT64_MAX;
+    std::set<std::string> others_;  // the other nodes' tags, as last seen
+};
+
+}  // namespace wsgated::cluster
