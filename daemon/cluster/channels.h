@@ -25,7 +25,7 @@ public:
 
     // Presence, each node's share under its own key that expires unless refreshed:
     // a hash of the node's members of a room (id → user), of a user's connections (id → ""),
-    // the node's liveness key (its connection count) and the set of the nodes ever seen.
+    // and the node's liveness key (its connection count and name).
     std::string room_members(std::string_view r, std::string_view tag) const {
         return room(r) + ":" + std::string(tag);
     }
@@ -33,7 +33,6 @@ public:
         return prefix_ + "{u:" + std::string(u) + "}:" + std::string(tag);
     }
     std::string node_alive(std::string_view tag) const { return node(tag) + ":alive"; }
-    std::string nodes() const { return prefix_ + "{nodes}"; }
 
     // The room a room channel names, or empty when `channel` is no room channel.
     std::string_view room_of(std::string_view channel) const {

@@ -94,18 +94,17 @@ void cluster_bus::stop() {
 
 void cluster_bus::on_command_up() {
     spdlog::info("cluster: command link to Redis {} up", settings_.endpoint.target.text());
-    presence_.rewrite(*command_);
-    presence_.refresh(*command_, [this](std::size_t alive) { metrics_.cluster_nodes.set(static_cast<std::int64_t>(alive)); });
-    envelope hello{.kind = kind::hello, .origin = self_};
-    publish_envelope(all_channel_, hello, [](const redisReply*) {});
-    tick_probe();
+    presence_.rewrite(*command_);  // before the liveness key: a node in sync has its share written
+    on_subscribed_or_up();
 }
 
 // A new subscriber connection has no subscriptions: this node's channel, the one every node
-// hears, and the channel of each room that has local members, in batches.
+// hears, and the channel of each room that has local members, in batches; then a PING, whose
+// answer comes after every subscription before it holds.
 void cluster_bus::on_subscriber_up() {
     spdlog::info("cluster: subscriber link to Redis {} up", settings_.endpoint.target.text());
     subscribed_.clear();
+    subscriptions_held_ = false;
     subscriber_->send({"SUBSCRIBE", self_channel_, all_channel_});
     std::vector<std::string> rooms = presence_.rooms();
     for (std::size_t i = 0; i < rooms.size(); i += subscribe_batch) {
@@ -118,15 +117,36 @@ void cluster_bus::on_subscriber_up() {
         for (const auto& c : chans) args.push_back(c);
         subscriber_->send(args);
     }
+    subscriber_->send({"PING"});
+}
+
+void cluster_bus::on_subscribed() {
+    subscriptions_held_ = true;
+    on_subscribed_or_up();
+}
+
+// In sync once both links are up, the subscriptions hold and the share is written (queued on
+// the command link before anything this node publishes next): calls may go, and the others
+// learn it from the liveness key.
+void cluster_bus::on_subscribed_or_up() {
+    if (synced_ || !subscriptions_held_ || !command_->up() || !subscriber_->up()) return;
+    synced_ = true;
+    presence_.write_alive(*command_);
+    presence_.refresh(*command_);
+    envelope hello{.kind = kind::hello, .origin = self_};
+    publish_envelope(all_channel_, hello, [](const redisReply*) {});
     tick_probe();
 }
 
 void cluster_bus::on_down(const char* which, boost::system::error_code ec, std::chrono::milliseconds retry_in) {
     if (stopped_) return;
     metrics_.cluster_reconnects.inc();
-    // A down link fails its own waiting commands; calls waiting for another node's answer on
-    // a lost subscriber link would never hear it.
-    if (std::string_view(which) == "subscriber") calls_.fail_all();
+    synced_ = false;
+    if (std::string_view(which) == "subscriber") {
+        subscriptions_held_ = false;
+        presence_.drop_alive(*command_);  // the others must not count on this node hearing them
+        calls_.fail_all();  // a lost subscriber link would never hear the answers
+    }
     update_connected();
     auto now = std::chrono::steady_clock::now();
     if (now - last_down_log_ > 5s) {  // a Redis that is down for long is said once per 5 s, not per attempt
@@ -140,8 +160,7 @@ void cluster_bus::on_down(const char* which, boost::system::error_code ec, std::
 
 void cluster_bus::update_connected() {
     auto now = std::chrono::steady_clock::now();
-    bool ok = command_ && subscriber_ && command_->up() && subscriber_->up() && probe_seen_ > 0 &&
-              now - probe_seen_at_ < probe_fresh;
+    bool ok = synced_ && probe_seen_ > 0 && now - probe_seen_at_ < probe_fresh;
     if (ok != connected_.load()) {
         if (ok) spdlog::info("cluster: connected (probe round trip through Redis)");
         else spdlog::warn("cluster: not connected: calls for other nodes answer 503, /readyz fails");
@@ -150,13 +169,19 @@ void cluster_bus::update_connected() {
     metrics_.cluster_connected.set(ok ? 1 : 0);
 }
 
-// A probe on this node's own channel proves the whole path: command link → Redis → subscriber.
+// Once a second, while in sync: the liveness key, and a probe on the channel every node hears.
+// Its own return proves this node's path (command link → Redis → subscriber); the others'
+// tell it who is there.
 void cluster_bus::tick_probe() {
     if (stopped_) return;
+    auto now = std::chrono::steady_clock::now();
     update_connected();
-    if (command_->up() && subscriber_->up()) {
+    presence_.forget_silent(now);
+    metrics_.cluster_nodes.set(static_cast<std::int64_t>(1 + presence_.heard_within(probe_fresh, now)));
+    if (synced_) {
+        presence_.write_alive(*command_);
         envelope p{.kind = kind::probe, .seq = ++probe_sent_, .origin = self_};
-        publish_envelope(self_channel_, p, [](const redisReply*) {});
+        publish_envelope(all_channel_, p, [](const redisReply*) {});
     }
     probe_timer_.expires_after(probe_every);
     probe_timer_.async_wait([this](boost::system::error_code ec) {
@@ -166,7 +191,7 @@ void cluster_bus::tick_probe() {
 
 void cluster_bus::tick_refresh() {
     if (stopped_) return;
-    presence_.refresh(*command_, [this](std::size_t alive) { metrics_.cluster_nodes.set(static_cast<std::int64_t>(alive)); });
+    presence_.refresh(*command_);
     refresh_timer_.expires_after(settings_.node_ttl / 3);
     refresh_timer_.async_wait([this](boost::system::error_code ec) {
         if (!ec) tick_refresh();
@@ -178,7 +203,6 @@ void cluster_bus::tick_sweep() {
     if (std::size_t n = calls_.expire(std::chrono::steady_clock::now())) {
         spdlog::warn("cluster: {} call(s) ended unanswered after {} ms", n, settings_.call_timeout.count());
     }
-    presence_.write_count(*command_);
     sweep_timer_.expires_after(sweep_every);
     sweep_timer_.async_wait([this](boost::system::error_code ec) {
         if (!ec) tick_sweep();

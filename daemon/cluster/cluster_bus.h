@@ -17,8 +17,9 @@
 // node answer `unavailable` (503), counted in cluster_publish_failures_total; connected() is
 // false, so /readyz fails, and cluster_connected is 0. Both links reconnect with backoff and
 // jitter; on their return the subscriptions and the whole presence share are written again.
-// connected() means more than two open sockets: this node's own probe made the round trip
-// through Redis within the last 3 s.
+// connected() means more than two open sockets: this node is in sync (subscribed, its share
+// written) and its own probe made the round trip through Redis within the last 3 s. Probes go
+// on the channel every node hears, so each node also knows which others are there.
 //
 // Owned by server::server, which starts it before the workers and stops it after them. Runs on
 // the control thread's io_context; the hub::bus calls come from any thread and are posted there.
@@ -95,6 +96,8 @@ private:
     // Links and timers (cluster_bus.cpp).
     void on_command_up();
     void on_subscriber_up();
+    void on_subscribed();  // the subscriber link's PING came back: every SUBSCRIBE before it holds
+    void on_subscribed_or_up();
     void on_down(const char* which, boost::system::error_code ec, std::chrono::milliseconds retry_in);
     void update_connected();
     void tick_probe();
@@ -103,7 +106,7 @@ private:
     void subscribe_room(const std::string& room);
     void unsubscribe_later(const std::string& room);
     // Outgoing calls (cluster_calls.cpp).
-    void start_call(bool fan_out, const std::string& channel, envelope e, pending_calls::done_fn done);
+    std::uint64_t start_call(bool fan_out, const std::string& channel, envelope e, pending_calls::done_fn done);
     void call_node(std::string_view tag, envelope e, pending_calls::done_fn done);
     void fan_out(const std::string& channel, envelope e, pending_calls::done_fn done);
     void publish_envelope(const std::string& channel, const envelope& e, std::function<void(const redisReply*)> done);
@@ -126,6 +129,8 @@ private:
     std::shared_ptr<redis_link> command_, subscriber_;
     boost::asio::steady_timer probe_timer_, refresh_timer_, sweep_timer_;
     std::atomic<bool> connected_{false};
+    bool synced_ = false;  // both links up, subscribed, this node's share written: calls may go
+    bool subscriptions_held_ = false;
     std::uint64_t probe_sent_ = 0, probe_seen_ = 0;
     std::chrono::steady_clock::time_point probe_seen_at_{};
     std::set<std::string> subscribed_;  // room channels asked for on the current subscriber link

@@ -28,26 +28,37 @@ void cluster_bus::publish_envelope(const std::string& channel, const envelope& e
 
 // The PUBLISH's own answer says how many nodes heard the call; pending_calls then waits for
 // their answers (or, for 0 listeners of a node's channel, answers "no such connection").
-void cluster_bus::start_call(bool fan_out, const std::string& channel, envelope e, pending_calls::done_fn done) {
+std::uint64_t cluster_bus::start_call(bool fan_out, const std::string& channel, envelope e,
+                                      pending_calls::done_fn done) {
     auto counted = [this, done = std::move(done)](call_result r) {
         if (r.outcome == hub::outcome::unavailable) metrics_.cluster_publish_failures.inc();
         done(std::move(r));
     };
-    if (!subscriber_->up()) return counted(call_result{hub::outcome::unavailable});  // no answer could reach us
+    if (!synced_) {  // no answer could reach us, or our own share is not in Redis
+        counted(call_result{hub::outcome::unavailable});
+        return 0;
+    }
     e.seq = calls_.open(fan_out, std::chrono::steady_clock::now() + settings_.call_timeout, std::move(counted));
     e.origin = self_;
     publish_envelope(channel, e, [this, seq = e.seq](const redisReply* r) {
         if (!r || r->type != REDIS_REPLY_INTEGER) return calls_.failed(seq);
         calls_.heard_by(seq, static_cast<std::uint64_t>(std::max<long long>(r->integer, 0)));
     });
+    return e.seq;
 }
 
 void cluster_bus::call_node(std::string_view tag, envelope e, pending_calls::done_fn done) {
     start_call(false, names_.node(tag), e, std::move(done));
 }
 
+// Which other nodes must hear it is read from presence in the same pipeline as the PUBLISH.
 void cluster_bus::fan_out(const std::string& channel, envelope e, pending_calls::done_fn done) {
-    start_call(true, channel, e, std::move(done));
+    std::string room = e.kind == kind::publish ? std::string(e.a) : std::string();
+    std::uint64_t seq = start_call(true, channel, e, std::move(done));
+    if (!seq) return;
+    auto needs = [this, seq](std::set<std::string> nodes, bool unknown) { calls_.needs(seq, std::move(nodes), unknown); };
+    if (!room.empty()) presence_.needs_for_room(room, *command_, needs);
+    else presence_.needs_for_all(*command_, needs);
 }
 
 void cluster_bus::send(const std::string& id, core::message m, bool wait_written, hub::reply_executor ex,

@@ -28,6 +28,7 @@ void cluster_bus::on_push(const redisReply& r) {
         spdlog::error("cluster: Redis refused a subscription: {}", text_of(&r));
         return;
     }
+    if (r.type == REDIS_REPLY_ARRAY && r.elements == 2 && text_of(r.element[0]) == "pong") return on_subscribed();
     if (r.type != REDIS_REPLY_ARRAY || r.elements != 3 || text_of(r.element[0]) != "message") return;
     metrics_.cluster_messages.with({"in"}).inc();
     auto e = decode(text_of(r.element[2]));
@@ -40,8 +41,9 @@ void cluster_bus::on_push(const redisReply& r) {
 
 void cluster_bus::on_envelope(const envelope& e) {
     bool mine = e.origin == self_;
+    if (!mine) presence_.heard(e.origin, std::chrono::steady_clock::now());
     switch (e.kind) {
-    case kind::probe:
+    case kind::probe:  // every node's, once a second, on the channel all nodes hear
         if (mine && e.seq > probe_seen_) {
             probe_seen_ = e.seq;
             probe_seen_at_ = std::chrono::steady_clock::now();
@@ -49,18 +51,17 @@ void cluster_bus::on_envelope(const envelope& e) {
         }
         return;
     case kind::hello:
-        if (!mine) presence_.saw_node(std::string(e.origin));
         return;
     case kind::reply:
-        calls_.answered(e.seq, call_result{static_cast<hub::outcome>(std::min<std::uint8_t>(e.op, 3)), e.code,
-                                           (e.flags & flag::changed) != 0, std::string(e.payload)});
+        calls_.answered(e.seq, e.origin,
+                        call_result{static_cast<hub::outcome>(std::min<std::uint8_t>(e.op, 3)), e.code,
+                                    (e.flags & flag::changed) != 0, std::string(e.payload)});
         return;
     case kind::request:
         return on_request(e);
     default:
         // This node's own fan-out: its share was delivered before the PUBLISH, it counts itself.
-        if (mine) return calls_.answered(e.seq, call_result{});
-        presence_.saw_node(std::string(e.origin));
+        if (mine) return calls_.answered(e.seq, self_, call_result{});
         return on_fan_out(e);
     }
 }

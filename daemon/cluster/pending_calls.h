@@ -6,9 +6,14 @@
 // is heard by every node subscribed to its channel, this one included; each answers how many
 // connections it addressed (this node answers itself when its own message comes back), and
 // the call is done when every node that heard it answered: the count is exact and, for a
-// user-wide join, the joins are done. A node that heard but never answers (stopped, wedged)
-// ends the wait at the deadline: a fan-out then answers what the others counted, a call for
-// one connection answers `unavailable`.
+// user-wide join, the joins are done.
+//
+// A fan-out also knows which nodes had to hear it (needs(): those with members of the room, or
+// every live node, read from presence alongside the PUBLISH) and whether a node's share is
+// unknown (a node heard from lately whose presence is not in Redis: it is reconnecting). It
+// answers `unavailable`, with the count of those that did get it, when a needed node did not
+// hear it or a share is unknown: a 202 means every member was reached. A node that heard but
+// never answers (stopped, wedged) ends the wait at the deadline, `unavailable` too.
 //
 // On the control thread only.
 #pragma once
@@ -16,7 +21,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "hub/answers.h"
@@ -38,8 +45,10 @@ public:
     std::uint64_t open(bool fan_out, clock::time_point deadline, done_fn done);
     // Redis answered the PUBLISH: `receivers` nodes heard the call.
     void heard_by(std::uint64_t seq, std::uint64_t receivers);
-    // A node answered (a fan-out: its count; this node's own answer too).
-    void answered(std::uint64_t seq, call_result r);
+    // A fan-out: the other nodes that must hear it, and whether some node's share is unknown.
+    void needs(std::uint64_t seq, std::set<std::string> nodes, bool unknown);
+    // Node `node` answered (a fan-out: its count; this node's own answer too).
+    void answered(std::uint64_t seq, std::string_view node, call_result r);
     // The PUBLISH failed (Redis down): answers `unavailable` now.
     void failed(std::uint64_t seq);
     // Ends the calls past their deadline; returns how many ended so.
@@ -53,6 +62,9 @@ private:
         clock::time_point deadline;
         std::uint64_t expected = UINT64_MAX;  // unknown until Redis answers the PUBLISH
         std::uint64_t answers = 0;
+        std::set<std::string> answered_by;
+        bool needs_known = false, unknown = false;
+        std::set<std::string> needed;
         call_result result;
         done_fn done;
     };

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 
 #include "protocol/connection_id.h"
+#include "protocol/names.h"
 
 namespace wsgated::cluster {
 namespace {
@@ -23,7 +24,8 @@ struct gather {
 }  // namespace
 
 presence::presence(const channels& names, std::string self, std::string node_id, std::chrono::milliseconds ttl)
-    : names_(names), self_(std::move(self)), node_id_(std::move(node_id)), ttl_ms_(std::to_string(ttl.count())) {}
+    : names_(names), self_(std::move(self)), node_id_(std::move(node_id)), ttl_ms_(std::to_string(ttl.count())),
+      ttl_(ttl) {}
 
 void presence::expire(const std::string& key, redis_link& cmd) { cmd.command({"PEXPIRE", key, ttl_ms_}, ignore); }
 
@@ -95,56 +97,86 @@ void presence::write_user(const std::string& user, redis_link& cmd) {
 void presence::rewrite(redis_link& cmd) {
     for (const auto& [room, _] : rooms_) write_room(room, cmd);
     for (const auto& [user, _] : users_) write_user(user, cmd);
-    written_count_ = UINT64_MAX;
 }
 
-void presence::write_count(redis_link& cmd) {
-    if (!cmd.up() || written_count_ == connections_) return;
-    written_count_ = connections_;
+void presence::write_alive(redis_link& cmd) {
+    if (!cmd.up()) return;
     cmd.command({"SET", names_.node_alive(self_), std::to_string(connections_) + " " + node_id_, "PX", ttl_ms_},
                 ignore);
 }
 
-void presence::refresh(redis_link& cmd, std::function<void(std::size_t)> done) {
-    if (!cmd.up()) return done(1);
-    written_count_ = UINT64_MAX;
-    write_count(cmd);
-    cmd.command({"SADD", names_.nodes(), self_}, ignore);
+void presence::drop_alive(redis_link& cmd) {
+    if (cmd.up()) cmd.command({"DEL", names_.node_alive(self_)}, ignore);
+}
+
+void presence::refresh(redis_link& cmd) {
+    if (!cmd.up()) return;
     for (const auto& [room, _] : rooms_) expire(names_.room_members(room, self_), cmd);
     for (const auto& [user, _] : users_) expire(names_.user_connections(user, self_), cmd);
-    check_nodes(cmd, std::move(done));
 }
 
-// Re-reads the set of nodes; one whose liveness key expired is dropped from it (by any node:
-// SREM is idempotent) and from others_.
-void presence::check_nodes(redis_link& cmd, std::function<void(std::size_t)> done) {
-    cmd.command({"SMEMBERS", names_.nodes()}, [this, &cmd, done = std::move(done)](const redisReply* r) {
-        if (!r || r->type != REDIS_REPLY_ARRAY) return done(1);
-        auto g = std::make_shared<std::pair<std::size_t, std::size_t>>(r->elements, 1);  // waiting, alive
-        std::set<std::string> seen;
-        for (std::size_t i = 0; i < r->elements; ++i) {
-            std::string tag(text_of(r->element[i]));
-            cmd.command({"EXISTS", names_.node_alive(tag)}, [this, &cmd, tag, g, done](const redisReply* e) {
-                bool alive = e && e->type == REDIS_REPLY_INTEGER && e->integer == 1;
-                if (tag != self_) {
-                    if (alive) {
-                        others_.insert(tag);
-                        ++g->second;
-                    } else {
-                        others_.erase(tag);
-                        if (e) cmd.command({"SREM", names_.nodes(), tag}, ignore);
-                    }
-                }
-                if (--g->first == 0) done(g->second);
+void presence::heard(std::string_view tag, clock::time_point now) {
+    if (tag == self_ || !protocol::valid_name(tag) || tag.size() > 64) return;
+    auto it = others_.find(tag);
+    if (it == others_.end()) others_.emplace(std::string(tag), now);
+    else it->second = now;
+}
+
+void presence::forget_silent(clock::time_point now) {
+    std::erase_if(others_, [&](const auto& n) { return now - n.second > ttl_; });
+}
+
+std::size_t presence::heard_within(clock::duration within, clock::time_point now) const {
+    return std::count_if(others_.begin(), others_.end(), [&](const auto& n) { return now - n.second <= within; });
+}
+
+namespace {
+constexpr auto answering = std::chrono::seconds(3);  // a node heard this recently will answer
+}
+
+// For each node heard within node_ttl / 2: EXISTS its liveness key (and HLEN its share of the
+// room), pipelined with the fan-out's PUBLISH.
+void presence::needs(redis_link& cmd, const std::string* room, needs_fn done) {
+    auto now = clock::now();
+    struct state {
+        std::size_t waiting = 0;
+        std::set<std::string> needed;
+        bool unknown = false;
+    };
+    auto st = std::make_shared<state>();
+    std::vector<std::pair<std::string, bool>> ask;  // node, heard within `answering`
+    for (const auto& [tag, at] : others_)
+        if (now - at <= ttl_ / 2) ask.emplace_back(tag, now - at <= answering);
+    if (ask.empty()) return done({}, false);
+    st->waiting = ask.size() * (room ? 2 : 1);
+    auto finish = [st, done](bool) {
+        if (--st->waiting == 0) done(std::move(st->needed), st->unknown);
+    };
+    for (const auto& [tag, recent] : ask) {
+        auto alive = std::make_shared<int>(-1);  // -1 unknown, 0 missing, 1 present
+        auto members = std::make_shared<long long>(room ? -1 : 1);
+        auto judge = [st, tag, recent, alive, members] {
+            if (*alive < 0 || *members < 0) return;
+            if (*alive == 0) st->unknown = true;        // heard lately, not in sync: reconnecting
+            else if (recent && *members > 0) st->needed.insert(tag);
+        };
+        cmd.command({"EXISTS", names_.node_alive(tag)}, [alive, judge, finish](const redisReply* r) {
+            *alive = r && r->type == REDIS_REPLY_INTEGER ? (r->integer > 0 ? 1 : 0) : 0;
+            judge();
+            finish(true);
+        });
+        if (room)
+            cmd.command({"HLEN", names_.room_members(*room, tag)}, [members, judge, finish](const redisReply* r) {
+                *members = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+                judge();
+                finish(true);
             });
-        }
-        if (r->elements == 0) done(1);
-    });
+    }
 }
 
-void presence::saw_node(const std::string& tag) {
-    if (tag != self_) others_.insert(tag);
-}
+void presence::needs_for_room(const std::string& room, redis_link& cmd, needs_fn done) { needs(cmd, &room, std::move(done)); }
+
+void presence::needs_for_all(redis_link& cmd, needs_fn done) { needs(cmd, nullptr, std::move(done)); }
 
 std::vector<std::string> presence::rooms() const {
     std::vector<std::string> out;
@@ -160,7 +192,7 @@ void presence::ask_others(redis_link& cmd, std::function<std::string(const std::
     auto g = std::make_shared<gather>();
     g->waiting = others_.size();
     g->done = std::move(done);
-    for (const auto& node : others_) {
+    for (const auto& [node, _] : others_) {
         cmd.command({verb, key(node)}, [g, node, each](const redisReply* r) {
             if (is_error(r)) g->outcome = hub::outcome::unavailable;
             else each(node, *r);

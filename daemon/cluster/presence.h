@@ -2,8 +2,10 @@
 // node can count a room's members and list them, or a user's connections, without asking
 // every node: per room and per user, one hash per node (ids → user), each expiring node_ttl
 // after this node last refreshed it, so a node that dies takes its members with it within
-// node_ttl. Plus the node's liveness key (its connection count, for a broadcast's answer) and
-// the set of nodes, from which the others are known.
+// node_ttl. Plus the node's liveness key, written once a second while the node is in sync
+// (subscribed, its share written): a node heard from lately whose liveness key is missing is
+// reconnecting, and its share is unknown. The other nodes are known from their probes, which
+// every node hears once a second on the channel all nodes share.
 //
 // The share is mirrored here (room → id → user, user → ids) so that a reconnect to Redis,
 // after the keys may have expired, writes it whole again. Changes reach Redis as they happen,
@@ -15,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -29,6 +32,7 @@ namespace wsgated::cluster {
 
 class presence {
 public:
+    using clock = std::chrono::steady_clock;
     presence(const channels& names, std::string self, std::string node_id, std::chrono::milliseconds ttl);
 
     // The mirror and Redis (when `cmd` is up). joined/left say whether the room gained its
@@ -40,12 +44,23 @@ public:
 
     // After a (re)connect: the whole share again, then refresh().
     void rewrite(redis_link& cmd);
-    // Every node_ttl / 3: the keys' expiry pushed back, liveness, and the other nodes re-read.
-    // `done` gets how many nodes are alive (this one included).
-    void refresh(redis_link& cmd, std::function<void(std::size_t)> done);
-    // Writes the connection count to the liveness key (a broadcast's count), when it changed.
-    void write_count(redis_link& cmd);
-    void saw_node(const std::string& tag);
+    // Every node_ttl / 3: the keys' expiry pushed back.
+    void refresh(redis_link& cmd);
+    // Every second while in sync: the liveness key (with the connection count, for operators).
+    void write_alive(redis_link& cmd);
+    void drop_alive(redis_link& cmd);
+    // Another node was heard (its probe, a call). Nodes not heard for node_ttl are forgotten.
+    void heard(std::string_view tag, clock::time_point now);
+    void forget_silent(clock::time_point now);
+    // Nodes heard within `within`, this one excluded.
+    std::size_t heard_within(clock::duration within, clock::time_point now) const;
+
+    // A fan-out's needs (pending_calls::needs): the other nodes that must hear it — heard in the
+    // last 3 s, in sync, and (for a room) holding members — and whether a node heard within
+    // node_ttl / 2 is out of sync (reconnecting: its share unknown).
+    using needs_fn = std::function<void(std::set<std::string> needed, bool unknown)>;
+    void needs_for_room(const std::string& room, redis_link& cmd, needs_fn done);
+    void needs_for_all(redis_link& cmd, needs_fn done);
 
     std::vector<std::string> rooms() const;
     std::uint64_t connections() const { return connections_; }
@@ -64,14 +79,15 @@ private:
     void ask_others(redis_link& cmd, std::function<std::string(const std::string& node)> key, const char* verb,
                     std::function<void(const std::string& node, const redisReply&)> each,
                     std::function<void(hub::outcome)> done);
-    void check_nodes(redis_link& cmd, std::function<void(std::size_t)> done);
+    void needs(redis_link& cmd, const std::string* room, needs_fn done);
 
     const channels& names_;
     std::string self_, node_id_, ttl_ms_;
     std::unordered_map<std::string, std::unordered_map<std::string, std::string>> rooms_;  // room → id → user
     std::unordered_map<std::string, std::unordered_set<std::string>> users_;               // user → ids
-    std::uint64_t connections_ = 0, written_count_ = UINT64_MAX;
-    std::set<std::string> others_;  // the other nodes' tags, as last seen
+    std::uint64_t connections_ = 0;
+    std::chrono::milliseconds ttl_;
+    std::map<std::string, clock::time_point, std::less<>> others_;  // the other nodes, when last heard
 };
 
 }  // namespace wsgated::cluster

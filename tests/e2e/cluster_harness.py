@@ -128,6 +128,7 @@ def node_yaml(redis_url: str, token: str, key_file: str, node_id: str, node_ttl:
   workers: 2
   listen: [{{address: "127.0.0.1:0"}}]
   log: {{level: info, format: text}}
+  limits: {{max_connections_per_ip: 20000}}  # the fan-out test's members come from one address
 admin:
   listen: "127.0.0.1:0"
   token: "{token}"
