@@ -39,6 +39,7 @@ constexpr const char* usage =
     "  control-api.md    /v1: how backends reach clients and rooms\n"
     "  auth.md           auth hooks and JWT on the handshake\n"
     "  metrics.md        /metrics\n"
+    "  cluster.md        several nodes sharing one Redis\n"
     "  reliability.md    guarantees, failures, what is counted\n";
 
 struct options {
