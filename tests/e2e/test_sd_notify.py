@@ -1,7 +1,9 @@
 """sd_notify end to end: wsgated talks to a NOTIFY_SOCKET made by the test, as systemd would.
 
 READY=1 once listening, WATCHDOG=1 at half of WATCHDOG_USEC (only while every worker answers),
-RELOADING=1 then READY=1 around a SIGHUP, STOPPING=1 on SIGTERM, and exit 0.
+RELOADING=1 then READY=1 around a SIGHUP (RELOADING=1 with MONOTONIC_USEC, the reload's start
+on CLOCK_MONOTONIC in microseconds, in the same datagram: systemd >= 253 needs it for
+Type=notify-reload), STOPPING=1 on SIGTERM, and exit 0.
 """
 import os
 import signal
@@ -51,9 +53,20 @@ class SdNotify(unittest.TestCase):
         first = self.collect(1.0)
         self.assertEqual(first[0], "READY=1", first)
         self.assertGreaterEqual(first.count("WATCHDOG=1"), 4, first)  # every 100 ms
+        before = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
         proc.send_signal(signal.SIGHUP)
         reload = [m for m in self.collect(0.5) if m != "WATCHDOG=1"]
-        self.assertEqual(reload[:2], ["RELOADING=1", "READY=1"], reload)
+        after = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        self.assertGreaterEqual(len(reload), 2, reload)
+        fields = reload[0].split("\n")
+        self.assertEqual(fields[0], "RELOADING=1", reload)
+        usec = [f.split("=", 1)[1] for f in fields if f.startswith("MONOTONIC_USEC=")]
+        self.assertEqual(len(usec), 1, f"RELOADING=1 without one MONOTONIC_USEC: {reload}")
+        self.assertRegex(usec[0], r"^[0-9]+$")
+        # CLOCK_MONOTONIC is one clock for every process: the value lies between the SIGHUP
+        # and the datagram's arrival.
+        self.assertTrue(before <= int(usec[0]) <= after, (before, usec[0], after))
+        self.assertEqual(reload[1], "READY=1", reload)
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(10), 0)
         last = [m for m in self.collect(0.3) if m != "WATCHDOG=1"]
