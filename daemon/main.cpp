@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "config/config_diff.h"
 #include "loader/loader.h"
 #include "server/logging.h"
 #include "server/server.h"
@@ -17,11 +18,12 @@
 namespace {
 
 constexpr const char* usage =
-    "usage: wsgated --config FILE [--check]\n"
+    "usage: wsgated --config FILE [--check [--diff OLD]]\n"
     "       wsgated --version | --help\n"
     "\n"
     "  -c, --config FILE  the gateway configuration (YAML); default: $WSGATED_CONFIG\n"
     "      --check        validate the configuration, print every error, exit 0 or 1\n"
+    "      --diff OLD     with --check: also print what a reload from OLD to FILE would change\n"
     "  -v, --version      print the version and exit\n"
     "  -h, --help         print this help and exit\n"
     "\n"
@@ -44,6 +46,7 @@ constexpr const char* usage =
 
 struct options {
     std::string config;
+    std::string diff_from;  // --diff OLD
     bool check = false;
 };
 
@@ -59,6 +62,11 @@ int parse_flags(int argc, char** argv, options& opt) {
         if (a == "-h" || a == "--help") { std::fputs(usage, stdout); return 0; }
         if (a == "-v" || a == "--version") { std::puts("wsgated " WSGATED_VERSION); return 0; }
         if (a == "--check") { opt.check = true; continue; }
+        if (a == "--diff") {
+            if (i + 1 >= argc) return bad_flags("--diff needs the file to compare with");
+            opt.diff_from = argv[++i];
+            continue;
+        }
         if (a == "-c" || a == "--config") {
             if (i + 1 >= argc) return bad_flags(std::string(a) + " needs a file name");
             opt.config = argv[++i];
@@ -67,12 +75,30 @@ int parse_flags(int argc, char** argv, options& opt) {
         if (a.starts_with("--config=")) { opt.config = a.substr(9); continue; }
         return bad_flags("unknown argument '" + std::string(a) + "'");
     }
+    if (!opt.diff_from.empty() && !opt.check) return bad_flags("--diff goes with --check");
     if (opt.config.empty()) {
         const char* env = std::getenv("WSGATED_CONFIG");
         if (!env || !*env) return bad_flags("no configuration: pass --config FILE or set WSGATED_CONFIG");
         opt.config = env;
     }
     return -1;
+}
+
+// --check --diff OLD: one line per change ("changed server.limits.send_queue"), then which of
+// them wait for a restart. OLD must load too (its errors are printed, exit 1).
+int print_diff(const std::string& old_file, const wsgated::config::gateway_config& next) {
+    auto old = wsgated::config::load_file(old_file);
+    for (const auto& e : old.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    if (!old.errors.empty()) {
+        std::fprintf(stderr, "wsgated: %zu error(s) in %s (--diff)\n", old.errors.size(), old_file.c_str());
+        return 1;
+    }
+    auto changes = wsgated::config::diff(*old.config, next);
+    if (changes.empty()) std::printf("no change from %s\n", old_file.c_str());
+    for (const auto& ch : changes)
+        std::printf("%s %s%s\n", wsgated::config::kind_name(ch.what), ch.key.c_str(),
+                    wsgated::config::needs_restart(ch.key) ? " (needs a restart)" : "");
+    return 0;
 }
 
 }  // namespace
@@ -93,7 +119,7 @@ int main(int argc, char** argv) {
     }
     if (opt.check) {
         std::printf("config OK: %s\n", opt.config.c_str());
-        return 0;
+        return opt.diff_from.empty() ? 0 : print_diff(opt.diff_from, *loaded.config);
     }
     if (!wsgated::server::setup_logging(loaded.config->server.log)) return 1;  // the loader checked it
     spdlog::info("wsgated {} starting with {} ({} workers)", WSGATED_VERSION, opt.config,

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "net/listener.h"
+#include "net/unix_acceptor.h"
 
 namespace wsgated::admin {
 namespace {
@@ -108,7 +109,7 @@ private:
             if (ec) return;
             if (self->res_->keep_alive()) return self->do_read();
             error_code ignored;
-            beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+            beast::get_lowest_layer(self->stream_).socket().shutdown(asio::socket_base::shutdown_send, ignored);
             // Read and discard what the client still sends (an oversized body) for a moment:
             // closing with unread bytes would reset the connection before it reads our answer.
             beast::get_lowest_layer(self->stream_).expires_after(std::chrono::seconds(2));
@@ -138,14 +139,16 @@ admin_listener::admin_listener(asio::io_context& control, config::listen_config 
     : control_(control),
       cfg_(std::move(cfg)),
       acceptor_(control),
+      unix_acceptor_(control),
       state_(std::make_shared<const admin_state>(std::move(state))) {}
 
-std::string admin_listener::bind() {
-    auto err = net::bind_acceptor(acceptor_, cfg_);
-    return err.empty() ? err : err + " (admin.listen)";
+std::string admin_listener::bind(std::string_view key) {
+    auto err = on_unix() ? net::bind_unix_acceptor(unix_acceptor_, cfg_.unix_path) : net::bind_acceptor(acceptor_, cfg_);
+    return err.empty() ? err : err + " (" + std::string(key) + ")";
 }
 
 std::string admin_listener::local_address() const {
+    if (on_unix()) return cfg_.address;
     error_code ec;
     auto ep = acceptor_.local_endpoint(ec);
     return ec ? cfg_.address : net::endpoint_text(ep);
@@ -157,6 +160,10 @@ void admin_listener::stop() {
     stopped_ = true;
     error_code ec;
     acceptor_.close(ec);
+    if (unix_acceptor_.is_open()) {
+        unix_acceptor_.close(ec);
+        net::remove_unix_socket(cfg_.unix_path);
+    }
 }
 
 // Out of descriptors and the like: back off instead of spinning on accept(), then wait for a
@@ -169,26 +176,40 @@ void admin_listener::retry_later(error_code ec) {
     auto t = std::make_shared<asio::steady_timer>(control_, std::chrono::milliseconds(100));
     t->async_wait([self = shared_from_this(), t](error_code) {
         if (self->stopped_) return;
-        self->acceptor_.async_wait(tcp::acceptor::wait_read, [self](error_code e) {
+        auto again = [self](error_code e) {
             if (!e) self->do_accept();
-        });
+        };
+        if (self->on_unix()) self->unix_acceptor_.async_wait(asio::socket_base::wait_read, again);
+        else self->acceptor_.async_wait(tcp::acceptor::wait_read, again);
     });
+}
+
+void admin_listener::on_connection(tcp::socket s) {
+    if (cfg_.tls)
+        std::make_shared<admin_connection<beast::ssl_stream<beast::tcp_stream>>>(state_, std::move(s), *cfg_.tls->context)
+            ->run();
+    else
+        std::make_shared<admin_connection<beast::tcp_stream>>(state_, std::move(s))->run();
+}
+
+void admin_listener::on_connection(asio::local::stream_protocol::socket s) {
+    std::make_shared<admin_connection<beast::basic_stream<asio::local::stream_protocol>>>(state_, std::move(s))->run();
 }
 
 void admin_listener::do_accept() {
     if (stopped_) return;
-    acceptor_.async_accept(control_, [self = shared_from_this()](error_code ec, tcp::socket s) {
+    auto accepted = [self = shared_from_this()](error_code ec, auto&& s) {
         if (self->stopped_) return;
         if (ec) return self->retry_later(ec);
-        {
-            if (self->cfg_.tls)
-                std::make_shared<admin_connection<beast::ssl_stream<beast::tcp_stream>>>(
-                    self->state_, std::move(s), *self->cfg_.tls->context)->run();
-            else
-                std::make_shared<admin_connection<beast::tcp_stream>>(self->state_, std::move(s))->run();
-        }
+        self->on_connection(std::move(s));
         self->do_accept();
-    });
+    };
+    if (on_unix())
+        unix_acceptor_.async_accept(control_, [accepted](error_code ec, asio::local::stream_protocol::socket s) mutable {
+            accepted(ec, std::move(s));
+        });
+    else
+        acceptor_.async_accept(control_, [accepted](error_code ec, tcp::socket s) mutable { accepted(ec, std::move(s)); });
 }
 
 }  // namespace wsgated::admin

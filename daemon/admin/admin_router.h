@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "admin/responses.h"
+#include "config/config_diff.h"
 #include "config/gateway_config.h"
 #include "core/process_state.h"
 #include "hub/delivery.h"
@@ -21,18 +22,26 @@ namespace wsgated::admin {
 // ("file:line:column: key: reason"); the changed keys that take effect only after a restart.
 struct reload_report {
     bool ok = false;
+    bool dry_run = false;  // only said what would change
     std::vector<std::string> errors;
+    std::vector<config::config_change> changes;  // what the file changed (config/config_diff)
     std::vector<std::string> restart_needed;
 };
+
+// Which endpoints a listener answers (SPEC §6): admin.listen (`main`) has them all, unless the
+// current config sets admin.control_listen, whose listener (`control`) then has /v1 alone.
+enum class admin_scope { main, control };
 
 struct admin_state {
     core::process_state* state = nullptr;
     hub::delivery* delivery = nullptr;
     hub::reply_executor executor;  // where delivery answers: the admin listener's thread
-    std::string token;             // empty: /v1 answers 403
     std::function<bool()> ready;   // listeners bound and not draining
-    std::function<config::config_ptr()> config;  // the current snapshot's config (limits)
-    std::function<reload_report()> reload;       // runs on the admin listener's (control) thread
+    // The current snapshot's config: admin.token (empty: /v1 answers 403) and the limits, read
+    // per request so that a reload applies to the next one.
+    std::function<config::config_ptr()> config;
+    std::function<reload_report(bool dry_run)> reload;  // runs on the admin listener's (control) thread
+    admin_scope scope = admin_scope::main;
 };
 
 void route_admin(const request& req, const admin_state& state, responder done);

@@ -160,18 +160,34 @@ void broadcast(const call& c, responder done) {
                            counted(c, std::move(done), 202, nullptr, {}, "connections"));
 }
 
-// POST /v1/reload: the same reload as SIGHUP, answered with what it did.
+// What a reload changed (or would change): {"added": [...], "removed": [...], "changed": [...]}.
+boost::json::object changes_json(const std::vector<config::config_change>& changes) {
+    boost::json::object out{{"added", boost::json::array()}, {"removed", boost::json::array()},
+                            {"changed", boost::json::array()}};
+    for (const auto& ch : changes) out[config::kind_name(ch.what)].as_array().emplace_back(ch.key);
+    return out;
+}
+
+// POST /v1/reload[?dry_run=true]: the same reload as SIGHUP, answered with what it did; a dry
+// run checks the file and says what a reload would change, changing nothing.
 void reload(const call& c, responder done) {
     if (!c.state.reload) return done(json_error(c.r, http::status::service_unavailable, "reload is not available"));
-    reload_report r = c.state.reload();
+    std::string dry = c.param("dry_run");
+    if (!dry.empty() && dry != "true" && dry != "false")
+        return done(json_error(c.r, http::status::bad_request, "dry_run must be true or false"));
+    reload_report r = c.state.reload(dry == "true");
     boost::json::array restart, errors;
     for (const auto& k : r.restart_needed) restart.emplace_back(k);
     for (const auto& e : r.errors) errors.emplace_back(e);
     if (!r.ok)
         return done(json(c.r, http::status::unprocessable_entity,
-                         boost::json::object{{"error", "the file has errors; the running configuration stays"},
+                         boost::json::object{{"error", r.dry_run ? "the file has errors"
+                                                                  : "the file has errors; the running configuration stays"},
                                              {"errors", std::move(errors)}}));
-    done(json(c.r, http::status::ok, boost::json::object{{"result", "reloaded"}, {"restart_needed", std::move(restart)}}));
+    done(json(c.r, http::status::ok,
+              boost::json::object{{"result", r.dry_run ? "would reload" : "reloaded"},
+                                  {"changes", changes_json(r.changes)},
+                                  {"restart_needed", std::move(restart)}}));
 }
 
 using handler = void (*)(const call&, responder);

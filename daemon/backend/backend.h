@@ -37,6 +37,13 @@ public:
     virtual bool on_message(std::string_view payload, bool binary) = 0;
     // The connection ended (after it left the hub); called once, never followed by another call.
     virtual void on_close(std::uint16_t code, std::string_view reason) = 0;
+    // The connection goes on with another definition of its backend (a reload changed it): no
+    // message follows; what was sent is still answered, then the backend hears a disconnect
+    // (1012 "backend reloaded"), as the new definition hears a connect. Instead of on_close.
+    virtual void on_moved() { on_close(moved_code, moved_reason); }
+
+    static constexpr std::uint16_t moved_code = 1012;
+    static constexpr std::string_view moved_reason = "backend reloaded";
 };
 
 // Where a connection is: what a backend needs to set up its channel.

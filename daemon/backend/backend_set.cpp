@@ -4,27 +4,38 @@
 #include "backend/echo_backend.h"
 #include "backend/http_backend.h"
 #include "backend/stream_backend.h"
+#include "config/config_diff.h"
 
 namespace wsgated::backend {
 
-backend_set::backend_set(const config::gateway_config& cfg, core::process_state& state,
-                         hub::delivery& delivery) {
+backend_set::backend_set(const config::gateway_config& cfg, core::process_state& state, hub::delivery& delivery,
+                         const backend_set* previous) {
     auto echo = std::make_shared<echo_backend>();
-    backends_["echo"] = echo;
+    const auto& limits = cfg.server.limits;
+    backends_["echo"] = {{}, limits, echo};
     for (const auto& [name, bc] : cfg.backends) {
-        switch (bc.type) {
-        case config::backend_type::echo: backends_[name] = echo; break;
-        case config::backend_type::http: backends_[name] = std::make_shared<http_backend>(bc, cfg, state, delivery); break;
-        case config::backend_type::stream:
-            backends_[name] = std::make_shared<stream_backend>(bc, cfg, state, delivery);
-            break;
+        std::shared_ptr<backend> b = previous ? previous->reuse(bc, limits) : nullptr;
+        if (!b) {
+            switch (bc.type) {
+            case config::backend_type::echo: b = echo; break;
+            case config::backend_type::http: b = std::make_shared<http_backend>(bc, cfg, state, delivery); break;
+            case config::backend_type::stream: b = std::make_shared<stream_backend>(bc, cfg, state, delivery); break;
+            }
         }
+        backends_[name] = {bc, limits, std::move(b)};
     }
+}
+
+std::shared_ptr<backend> backend_set::reuse(const config::backend_config& bc, const config::limits_config& limits) const {
+    auto it = backends_.find(bc.name);
+    if (it == backends_.end() || !config::same_backend(it->second.definition, it->second.limits, bc, limits))
+        return nullptr;
+    return it->second.instance;
 }
 
 backend* backend_set::find(const std::string& name) const {
     auto it = backends_.find(name);
-    return it == backends_.end() ? nullptr : it->second.get();
+    return it == backends_.end() ? nullptr : it->second.instance.get();
 }
 
 }  // namespace wsgated::backend

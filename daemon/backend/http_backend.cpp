@@ -124,9 +124,11 @@ public:
 
     bool on_message(std::string_view payload, bool binary) override;
     void on_close(std::uint16_t code, std::string_view reason) override;
+    void on_moved() override;
 
 private:
     void push(event e);
+    void push_disconnect(std::uint16_t code, std::string_view reason);
     void dispatch();
     http_request make_request(event& e) const;
     void on_answer(event_kind kind, http_result&& r);
@@ -165,6 +167,13 @@ bool http_channel::on_message(std::string_view payload, bool binary) {
 
 void http_channel::on_close(std::uint16_t code, std::string_view reason) {
     closed_ = true;
+    push_disconnect(code, reason);
+}
+
+// Unlike a close, the answers to what is still queued or in flight reach the connection.
+void http_channel::on_moved() { push_disconnect(moved_code, moved_reason); }
+
+void http_channel::push_disconnect(std::uint16_t code, std::string_view reason) {
     if (!(events_ & config::ev_disconnect)) return;
     std::string body = "{\"code\":" + std::to_string(code) + ",\"reason\":" + json_text(reason) + "}";
     push({event_kind::disconnect, std::move(body), 0});

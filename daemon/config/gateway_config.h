@@ -47,7 +47,8 @@ struct tls_config {
 };
 
 struct listen_config {
-    std::string address;  // as written: "0.0.0.0:8080", "[::]:8443", "127.0.0.1:0"
+    std::string address;  // as written: "0.0.0.0:8080", "[::]:8443", "127.0.0.1:0", "unix:/run/x.sock"
+    std::string unix_path;  // "unix:PATH" (admin.control_listen only): the socket's path; else empty
     std::string host;     // "0.0.0.0", "::" (brackets removed)
     std::uint16_t port = 0;
     bool proxy_protocol = false;
@@ -98,6 +99,9 @@ struct server_config {
 struct admin_config {
     listen_config listen;  // default 127.0.0.1:9090
     std::string token;     // empty = /v1 answers 403
+    // Set: /v1 is served here (host:port or a Unix socket, mode 0660) and no longer on `listen`,
+    // which keeps /metrics, /healthz and /readyz (SPEC §6).
+    std::optional<listen_config> control_listen;
 };
 
 enum class backend_type { echo, http, stream };

@@ -30,23 +30,33 @@ void worker::join() {
     if (thread_.joinable()) thread_.join();
 }
 
-void worker::attach(const std::shared_ptr<drainable>& d) {
+void worker::attach(const std::shared_ptr<attached>& d) {
     open_.emplace(d.get(), d);
     live_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void worker::detach(drainable* d) {
+void worker::detach(attached* d) {
     if (open_.erase(d)) live_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// drain() and reconfigure() may detach (and so erase) entries: both iterate over a copy.
+template <class Fn>
+void worker::for_each_attached(Fn&& fn) {
+    std::vector<std::weak_ptr<attached>> all;
+    all.reserve(open_.size());
+    for (auto& [_, w] : open_) all.push_back(w);
+    for (auto& w : all)
+        if (auto d = w.lock()) fn(*d);
 }
 
 void worker::drain_all() {
     draining_ = true;
-    // drain() may detach (and so erase) entries: iterate over a copy.
-    std::vector<std::weak_ptr<drainable>> all;
-    all.reserve(open_.size());
-    for (auto& [_, w] : open_) all.push_back(w);
-    for (auto& w : all)
-        if (auto d = w.lock()) d->drain();
+    for_each_attached([](attached& d) { d.drain(); });
+}
+
+void worker::reconfigure_all(snapshot_ptr next) {
+    snapshot_ = std::move(next);
+    for_each_attached([this](attached& d) { d.reconfigure(snapshot_); });
 }
 
 }  // namespace wsgated::core

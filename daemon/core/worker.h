@@ -2,7 +2,8 @@
 //
 // A connection is handed to one worker at accept time and lives there for life; its state is
 // touched only on this thread, so nothing on the per-message path takes a lock. The worker also
-// keeps the list of its live sessions and handshakes, so that a drain can reach each of them.
+// keeps the list of its live sessions and handshakes, so that a drain or a reload can reach each
+// of them, and the configuration snapshot in force on this thread.
 #pragma once
 
 #include <atomic>
@@ -16,14 +17,20 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "core/snapshot.h"
+
 namespace wsgated::core {
 
-// A session or handshake that a drain must close (1001 for a session, a plain close for a
-// handshake). Called on the owning worker's thread.
-class drainable {
+// A session or handshake held by a worker. Called on the owning worker's thread.
+class attached {
 public:
-    virtual ~drainable() = default;
+    virtual ~attached() = default;
+    // The drain: 1001 for a session, a plain close for a handshake.
     virtual void drain() = 0;
+    // A reload's snapshot (SPEC §1): an open session takes its limits, heartbeat and backend
+    // definition, or closes 1012 when its route or backend is gone. A handshake does nothing:
+    // it compares its snapshot with the worker's once it opens.
+    virtual void reconfigure(const snapshot_ptr& /*next*/) {}
 };
 
 class worker {
@@ -40,10 +47,16 @@ public:
     void join();
 
     // On this worker's thread only.
-    void attach(const std::shared_ptr<drainable>& d);
-    void detach(drainable* d);
+    void attach(const std::shared_ptr<attached>& d);
+    void detach(attached* d);
     void drain_all();  // post() it here from other threads
     bool draining() const { return draining_; }
+
+    // The snapshot in force on this worker: set before start(), then by reconfigure_all()
+    // (posted here by a reload), which also hands it to every open session.
+    const snapshot_ptr& snapshot() const { return snapshot_; }
+    void set_snapshot(snapshot_ptr s) { snapshot_ = std::move(s); }
+    void reconfigure_all(snapshot_ptr next);
 
     // On this worker's thread: where its plain-TCP sessions receive (ws/coalescing_stream). One
     // buffer for all of them, since a receive is consumed or moved out within its handler.
@@ -53,10 +66,14 @@ public:
     std::size_t live() const { return live_.load(std::memory_order_relaxed); }
 
 private:
+    template <class Fn>
+    void for_each_attached(Fn&& fn);
+
     unsigned index_;
     // Declared before ioc_ so it outlives the handlers that ioc_'s destructor destroys (their
     // sessions detach themselves on the way out).
-    std::unordered_map<drainable*, std::weak_ptr<drainable>> open_;
+    std::unordered_map<attached*, std::weak_ptr<attached>> open_;
+    snapshot_ptr snapshot_;
     std::atomic<std::size_t> live_{0};
     bool draining_ = false;
     std::vector<char> read_scratch_ = std::vector<char>(64 * 1024);

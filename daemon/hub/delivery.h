@@ -40,6 +40,9 @@ public:
     // Before the workers start: where calls for other nodes go (default: a local_bus); it also
     // hears of every membership change on this node.
     void set_bus(bus& b);
+    // Once the workers have stopped, before the bus goes: sessions still held by a stopped
+    // worker's event loop are destroyed after it and leave their rooms then, with nobody to tell.
+    void clear_bus() { set_bus(local_bus_); }  // the local bus hears memberships as no-ops
     bool bus_connected() const { return bus_->connected(); }
     std::size_t connections() const { return connections_.size(); }  // on this node
 

@@ -92,6 +92,11 @@ constexpr std::array table{
     schema_entry{.path = "admin.listen", .default_text = "127.0.0.1:9090",
         .format = "host:port",
         .doc = "Address of the admin listener (plain HTTP)."},
+    schema_entry{.path = "admin.control_listen",
+        .format = "host:port or unix:/path.sock",
+        .doc = "Serve the control API (/v1) here instead of on admin.listen, which keeps /metrics "
+               "and the health checks; a Unix socket is created with mode 0660. Absent = /v1 on "
+               "admin.listen."},
     schema_entry{.path = "admin.token",
         .doc = "Bearer token for /v1/*; empty = /v1 answers 403. /metrics needs none."},
     schema_entry{.path = "backends", .kind = dict,

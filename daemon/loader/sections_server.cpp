@@ -141,15 +141,51 @@ void build_server(const document& doc, error_list& errors, server_config& out) {
                                                                       : log_format::json;
 }
 
+namespace {
+
+// "unix:/abs/path.sock" or host:port; false when absent or refused.
+bool build_control_address(const document& doc, error_list& errors, const key_path& at, listen_config& out) {
+    const node_value* v = doc.get(at);
+    if (!v || v->text.empty()) return false;  // `${VAR}` unset: no separate listener
+    if (!v->text.starts_with("unix:")) return build_address(doc, errors, at, out);
+    std::string why;
+    if (!check_socket_path(std::string_view(v->text).substr(5), why)) {
+        errors.add(v->mark, at.path, why);
+        return false;
+    }
+    out.address = v->text;
+    out.unix_path = v->text.substr(5);
+    out.mark = v->mark;
+    return true;
+}
+
+// An admin address that a server listener (or the other admin listener) already has.
+void check_admin_address(error_list& errors, const std::string& key, const listen_config& l,
+                         const std::vector<listen_config>& others) {
+    if (const listen_config* dup = same_address(others, l))
+        errors.add(l.mark, key,
+                   "address " + l.address + " is also a server listener" +
+                       (dup->mark.line ? " (line " + std::to_string(dup->mark.line) + ")" : ""));
+}
+
+}  // namespace
+
 void build_admin(const document& doc, error_list& errors, const server_config& server,
                  admin_config& out) {
     key_path at{"admin", "admin"};
     out.token = doc.text(at.key("token"));
     if (!build_address(doc, errors, at.key("listen"), out.listen)) return;
-    if (const listen_config* dup = same_address(server.listen, out.listen))
-        errors.add(out.listen.mark, "admin.listen",
-                   "address " + out.listen.address + " is also a server listener" +
-                       (dup->mark.line ? " (line " + std::to_string(dup->mark.line) + ")" : ""));
+    check_admin_address(errors, "admin.listen", out.listen, server.listen);
+    listen_config control;
+    if (!build_control_address(doc, errors, at.key("control_listen"), control)) return;
+    if (control.unix_path.empty()) {
+        check_admin_address(errors, "admin.control_listen", control, server.listen);
+        if (same_address({out.listen}, control))
+            return errors.add(control.mark, "admin.control_listen",
+                              "address " + control.address + " is admin.listen's; leave control_listen "
+                              "out to serve /v1 there");
+    }
+    out.control_listen = std::move(control);
 }
 
 void build_cluster(const document& doc, error_list& errors, cluster_config& out) {

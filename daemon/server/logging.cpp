@@ -88,21 +88,38 @@ public:
 
 }  // namespace
 
+namespace {
+
+std::unique_ptr<spdlog::formatter> make_formatter(config::log_format format) {
+    if (format == config::log_format::json) return std::make_unique<json_formatter>();
+    auto text = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    text->add_flag<level_flag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %* %v");
+    return text;
+}
+
+}  // namespace
+
 bool setup_logging(const config::log_config& cfg) {
     auto level = spdlog::level::from_str(cfg.level);
     if (level == spdlog::level::off && cfg.level != "off") return false;
     auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    if (cfg.format == config::log_format::json)
-        sink->set_formatter(std::make_unique<json_formatter>());
-    else {
-        auto text = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-        text->add_flag<level_flag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %* %v");
-        sink->set_formatter(std::move(text));
-    }
+    sink->set_formatter(make_formatter(cfg.format));
     auto logger = std::make_shared<spdlog::logger>("wsgated", std::move(sink));
     logger->set_level(level);
     logger->flush_on(spdlog::level::trace);  // stderr is unbuffered anyway; keep lines whole
     spdlog::set_default_logger(std::move(logger));
+    return true;
+}
+
+// The logger stays: spdlog::info() on a worker uses the default logger by raw pointer, so
+// replacing it under a running worker could free it mid-call. Its level is atomic and its
+// sink swaps formatters under the sink's own lock.
+bool reconfigure_logging(const config::log_config& cfg) {
+    auto level = spdlog::level::from_str(cfg.level);
+    if (level == spdlog::level::off && cfg.level != "off") return false;
+    auto logger = spdlog::default_logger();
+    logger->set_formatter(make_formatter(cfg.format));
+    logger->set_level(level);
     return true;
 }
 

@@ -12,4 +12,7 @@ namespace wsgated::server {
 // Returns false (and leaves the logger unchanged) for an unknown level name.
 bool setup_logging(const config::log_config& cfg);
 
+// A reload's server.log: the same logger takes the new level and format (any thread).
+bool reconfigure_logging(const config::log_config& cfg);
+
 }  // namespace wsgated::server

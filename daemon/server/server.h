@@ -20,7 +20,7 @@
 #include "core/snapshot.h"
 #include "core/worker.h"
 #include "hub/delivery.h"
-#include "net/listener.h"
+#include "server/listener_set.h"
 #include "server/memory_trim.h"
 
 namespace wsgated::server {
@@ -36,13 +36,19 @@ public:
 
 private:
     core::snapshot_ptr current() const { return snapshot_.load(); }
-    core::snapshot_ptr make_snapshot(config::config_ptr cfg);
+    core::snapshot_ptr make_snapshot(config::config_ptr cfg, const core::snapshot* previous);
     void on_socket(boost::asio::ip::tcp::socket s, core::worker& w, const config::listen_config& cfg);
     bool bind_listeners();
+    std::shared_ptr<admin::admin_listener> make_admin(const config::listen_config& at, admin::admin_scope scope);
     void on_signal(boost::system::error_code ec, int sig);
-    admin::reload_report reload();
-    std::vector<std::string> restart_needed(const config::gateway_config& now, const config::gateway_config& next);
-    void apply_listener_changes(const config::gateway_config& next);
+
+    // server/reload.cpp: SIGHUP and POST /v1/reload (SPEC §1).
+    admin::reload_report reload(bool dry_run);
+    void report_changes(admin::reload_report& report, const config::gateway_config& next);
+    std::string prepare_admin(const config::gateway_config& next);
+    void commit_admin(const config::gateway_config& next);
+    void swap_in(core::snapshot_ptr next);
+
     void begin_drain();
     std::size_t live_connections() const;
     void check_drained();
@@ -62,8 +68,11 @@ private:
     memory_trim trim_;
     std::chrono::steady_clock::time_point drain_deadline_;
     std::atomic<core::snapshot_ptr> snapshot_;
-    std::vector<std::shared_ptr<net::listener>> listeners_;
-    std::shared_ptr<admin::admin_listener> admin_;
+    std::unique_ptr<listener_set> listeners_;  // the public ones
+    std::shared_ptr<admin::admin_listener> admin_;    // admin.listen
+    std::shared_ptr<admin::admin_listener> control_api_;  // admin.control_listen, when set
+    // A reload's admin listeners, bound before anything else changes (prepare_admin).
+    std::shared_ptr<admin::admin_listener> next_admin_, next_control_api_;
     std::string config_path_;
     bool draining_ = false;
 };

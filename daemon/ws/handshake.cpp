@@ -58,7 +58,7 @@ std::size_t fields_size(const upgrade_request& req) {
 }
 
 template <class Stream>
-class handshake final : public core::drainable,
+class handshake final : public core::attached,
                         public std::enable_shared_from_this<handshake<Stream>> {
 public:
     template <class... Args>

@@ -22,6 +22,18 @@ heartbeat::action heartbeat::on_timer(clock::time_point now) {
     return action::send_ping;
 }
 
+void heartbeat::retime(clock::duration interval, clock::duration timeout, clock::time_point now) {
+    interval_ = interval;
+    timeout_ = timeout;
+    if (!enabled()) awaiting_ = false;
+    if (awaiting_) {
+        deadline_ = ping_sent_ + timeout_;  // the ping in flight is judged by the new timeout
+        return;
+    }
+    ping_sent_ = {};  // the old cadence is not kept: the new one starts now
+    deadline_ = now + interval_;
+}
+
 std::optional<heartbeat::clock::duration> heartbeat::on_pong(clock::time_point now) {
     last_activity_ = now;
     if (!awaiting_) return std::nullopt;  // unsolicited pong (RFC 6455 §5.5.3): fine, no RTT

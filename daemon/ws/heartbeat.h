@@ -31,6 +31,10 @@ public:
 
     std::optional<clock::duration> last_rtt() const { return last_rtt_; }
 
+    // A reload's interval and timeout, at `now`: a ping in flight keeps its window under the new
+    // timeout; otherwise the next ping is due one new interval from now. The RTT is kept.
+    void retime(clock::duration interval, clock::duration timeout, clock::time_point now);
+
 private:
     clock::duration interval_;
     clock::duration timeout_;

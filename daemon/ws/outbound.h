@@ -46,6 +46,8 @@ public:
 
     // When the connection opens: its route's messages_sent cell (a lookup takes a lock).
     void set_sent_counter(metrics::counter* sent) { sent_ = sent; }
+    // A reload's send_queue: what is queued stays, the next send is measured against it.
+    void set_send_queue(std::size_t n) { send_queue_ = n; }
 
     // over_limit: the message was dropped (counted; a written callback hears false) and the
     // session must close the client as a slow consumer.

@@ -340,6 +340,17 @@ export function makeCerts(dir, name = 'test') {
   return { ca, caKey, cert, key, caPem: fs.readFileSync(ca) };
 }
 
+// Two throw-away CAs and a certificate file pair (live.crt, live.key) that holds the first's;
+// rotate() copies the second's over it, as a certificate rotation before a reload does.
+export function rotatingCerts(dir, [first, second] = ['a', 'b']) {
+  const certs = [makeCerts(dir, first), makeCerts(dir, second)];
+  const cert = path.join(dir, 'live.crt');
+  const key = path.join(dir, 'live.key');
+  const use = (c) => { fs.copyFileSync(c.cert, cert); fs.copyFileSync(c.key, key); };
+  use(certs[0]);
+  return { cert, key, before: certs[0], after: certs[1], rotate: () => use(certs[1]) };
+}
+
 // ---------------------------------------------------------------- raw TCP / HTTP
 // Parse an HTTP/1.1 response head. headers: lower-case name → array of values.
 export function parseHead(text) {

@@ -73,7 +73,7 @@ struct world {
     core::process_state ps{1};
     hub::delivery delivery{ps};
     boost::asio::io_context ioc;
-    std::shared_ptr<config::gateway_config> cfg;
+    std::shared_ptr<config::gateway_config> cfg, cfg_without_token;
     fake_connection conn;
     bool ready = true;
     bool reloads_ok = false;
@@ -86,15 +86,25 @@ struct world {
         cfg = std::make_shared<config::gateway_config>(*r.config);
         cfg->server.limits.max_message_size = 1000;
         // POST /v1/reload: a reload that alternates between a good and a bad file.
-        auto reload = [this] {
+        cfg->admin.token = "s3cret";
+        cfg_without_token = std::make_shared<config::gateway_config>(*cfg);
+        cfg_without_token->admin.token.clear();
+        auto reload = [this](bool dry_run) {
             reloads_ok = !reloads_ok;
-            return reloads_ok ? admin::reload_report{true, {}, {"server.workers"}}
-                              : admin::reload_report{false, {"<fuzz>:1:1: routes: required"}, {}};
+            admin::reload_report r;
+            r.ok = reloads_ok;
+            r.dry_run = dry_run;
+            if (reloads_ok) {
+                r.changes = {{config::config_change::kind::changed, "server.workers"}};
+                r.restart_needed = {"server.workers"};
+            } else {
+                r.errors = {"<fuzz>:1:1: routes: required"};
+            }
+            return r;
         };
-        with_token = {&ps, &delivery, ioc.get_executor(), "s3cret", [this] { return ready; }, [this] { return cfg; },
-                      reload};
+        with_token = {&ps, &delivery, ioc.get_executor(), [this] { return ready; }, [this] { return cfg; }, reload};
         without_token = with_token;
-        without_token.token.clear();
+        without_token.config = [this] { return cfg_without_token; };
         conn.id_ = delivery.new_connection_id();
         reset();
     }

@@ -20,10 +20,13 @@ struct admin_router : ::testing::Test {
     // schema alone), then changed by the tests that need other limits.
     std::shared_ptr<config::gateway_config> cfg =
         std::make_shared<config::gateway_config>(*config::load_string("routes: [{path: /echo, backend: echo}]\n", "<test>").config);
-    admin::admin_state state{&ps, &delivery, ioc.get_executor(), "s3cret", [this] { return ready; },
+    admin::admin_state state{&ps, &delivery, ioc.get_executor(), [this] { return ready; },
                              [this] { return cfg; }};
 
-    admin_router() { ps.set_worker_context(0, ioc); }
+    admin_router() {
+        ps.set_worker_context(0, ioc);
+        cfg->admin.token = "s3cret";
+    }
 
     // No connection is involved: an answer is there once `ioc` (the worker and the listener's
     // thread at once here) has run what delivery posted.
@@ -125,7 +128,7 @@ TEST_F(admin_router, v1_without_or_with_wrong_token_is_401) {
 }
 
 TEST_F(admin_router, v1_with_no_token_configured_is_403_whatever_is_presented) {
-    state.token.clear();
+    cfg->admin.token.clear();
     EXPECT_EQ(get("/v1/broadcast").result(), http::status::forbidden);
     EXPECT_EQ(get("/v1/broadcast", "Bearer ").result(), http::status::forbidden);
 }

@@ -740,8 +740,6 @@ TEST(loader, no_exception_escapes_on_odd_input) {
     }
 }
 
-}  // namespace
-}  // namespace wsgated::config
 
 // yaml-cpp 0.7's LoadAll loops forever on a ',' at the document level (found by
 // tests/fuzz/config_loader): the loader must answer with a syntax error instead.
@@ -755,3 +753,30 @@ TEST(loader, stray_comma_at_top_level_is_a_syntax_error_not_a_hang) {
         EXPECT_FALSE(r.config);
     }
 }
+
+TEST(loader, admin_control_listen_unix_or_tcp) {
+    auto c = loads(with_route("admin:\n  listen: 127.0.0.1:9090\n  control_listen: unix:/run/wsgated/c.sock\n"));
+    ASSERT_TRUE(c && c->admin.control_listen);
+    EXPECT_EQ(c->admin.control_listen->unix_path, "/run/wsgated/c.sock");
+    c = loads(with_route("admin:\n  control_listen: 127.0.0.1:9191\n"));
+    ASSERT_TRUE(c && c->admin.control_listen);
+    EXPECT_EQ(c->admin.control_listen->port, 9191);
+    EXPECT_TRUE(c->admin.control_listen->unix_path.empty());
+    c = loads(with_route("admin:\n  control_listen: \"\"\n"));
+    ASSERT_TRUE(c);
+    EXPECT_FALSE(c->admin.control_listen) << "empty (an unset ${VAR}) = none";
+}
+
+TEST(loader, admin_control_listen_refused_values) {
+    EXPECT_EQ(errors_of(with_route("admin:\n  control_listen: unix:run/c.sock\n")),
+              "t.yaml:2:19: admin.control_listen: socket path must be absolute\n");
+    EXPECT_EQ(errors_of(with_route("admin:\n  listen: 127.0.0.1:9000\n  control_listen: 127.0.0.1:9000\n")),
+              "t.yaml:3:19: admin.control_listen: address 127.0.0.1:9000 is admin.listen's; leave "
+              "control_listen out to serve /v1 there\n");
+    EXPECT_EQ(errors_of(with_route("server:\n  listen: [{address: \"127.0.0.1:7000\"}]\n"
+                                   "admin:\n  control_listen: 127.0.0.1:7000\n")),
+              "t.yaml:4:19: admin.control_listen: address 127.0.0.1:7000 is also a server listener (line 2)\n");
+}
+
+}  // namespace
+}  // namespace wsgated::config

@@ -63,3 +63,34 @@ TEST(heartbeat, zero_interval_is_disabled) {
     heartbeat hb(0s, 10s, t0);
     EXPECT_FALSE(hb.enabled());
 }
+
+// A reload's heartbeat (ws/session reconfigure): the next ping is one new interval away.
+TEST(heartbeat, retime_starts_the_new_cadence_now) {
+    heartbeat hb(60s, 10s, t0);
+    hb.retime(1s, 500ms, t0 + 5s);
+    EXPECT_EQ(hb.deadline(), t0 + 6s);
+    EXPECT_EQ(hb.on_timer(t0 + 6s), heartbeat::action::send_ping);
+    EXPECT_EQ(hb.deadline(), t0 + 6s + 500ms);
+    EXPECT_EQ(hb.on_timer(t0 + 6s + 500ms), heartbeat::action::reap);
+}
+
+TEST(heartbeat, retime_judges_a_ping_in_flight_by_the_new_timeout_and_keeps_the_rtt) {
+    heartbeat hb(30s, 10s, t0);
+    ASSERT_EQ(hb.on_timer(t0 + 30s), heartbeat::action::send_ping);
+    ASSERT_TRUE(hb.on_pong(t0 + 31s));
+    ASSERT_EQ(hb.on_timer(t0 + 60s), heartbeat::action::send_ping);
+    hb.retime(30s, 2s, t0 + 61s);
+    EXPECT_EQ(hb.deadline(), t0 + 62s);
+    EXPECT_EQ(hb.last_rtt(), std::chrono::steady_clock::duration(1s));
+    EXPECT_EQ(hb.on_timer(t0 + 62s), heartbeat::action::reap);
+}
+
+TEST(heartbeat, retime_to_zero_turns_it_off) {
+    heartbeat hb(30s, 10s, t0);
+    ASSERT_EQ(hb.on_timer(t0 + 30s), heartbeat::action::send_ping);
+    hb.retime(0s, 10s, t0 + 31s);
+    EXPECT_FALSE(hb.enabled());
+    hb.retime(5s, 1s, t0 + 40s);
+    EXPECT_EQ(hb.deadline(), t0 + 45s);
+    EXPECT_EQ(hb.on_timer(t0 + 45s), heartbeat::action::send_ping);
+}
