@@ -6,12 +6,13 @@ RUN scripts/install-deps && scripts/build release
 
 # Runtime stage: only the shared libraries wsgated links (tests/e2e/test_dockerfile_libs.py maps
 # every library in `ldd wsgated` to its Debian package and fails if one is missing here).
-# libhiredis0.14: the cluster's Redis link. libboost-container1.81.0: needed by builds that do
-# not inline Boost.JSON's containers (the sanitizer build today); small, so always installed.
+# libhiredis0.14: the cluster's Redis link; libprometheus-cpp-core1.0: the metrics' exposition.
+# libboost-container1.81.0: needed by builds that do not inline Boost.JSON's containers (the
+# sanitizer build today); small, so always installed.
 FROM debian:12-slim
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       libboost-json1.81.0 libboost-url1.81.0 libboost-container1.81.0 libssl3 libyaml-cpp0.7 \
-      libspdlog1.10 libfmt9 libhiredis0.14 ca-certificates \
+      libspdlog1.10 libfmt9 libhiredis0.14 libprometheus-cpp-core1.0 ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/wsgated /usr/local/bin/wsgated
 COPY config/gateway.yaml /etc/wsgated/gateway.yaml

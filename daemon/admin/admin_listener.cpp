@@ -28,8 +28,9 @@ template <class Stream>
 class admin_connection : public std::enable_shared_from_this<admin_connection<Stream>> {
 public:
     template <class... Args>
-    admin_connection(std::shared_ptr<const admin_state> state, Args&&... args)
-        : stream_(std::forward<Args>(args)...), state_(std::move(state)) {}
+    admin_connection(std::shared_ptr<const admin_state> state, std::shared_ptr<const bool> listener_stopped,
+                     Args&&... args)
+        : stream_(std::forward<Args>(args)...), state_(std::move(state)), listener_stopped_(std::move(listener_stopped)) {}
 
     void run() {
         beast::get_lowest_layer(stream_).expires_after(idle_timeout);
@@ -45,6 +46,9 @@ public:
 
 private:
     void do_read() {
+        // A keep-alive connection of a listener that a reload removed or moved ends here: the
+        // file no longer serves this address (a control API taken off a network, say).
+        if (*listener_stopped_) return;
         parser_.emplace();
         parser_->header_limit(header_limit);
         // The body's limit is set once the token is checked: the parser would refuse a large
@@ -104,6 +108,7 @@ private:
     response error(http::status s, std::string_view why) { return json_error(reply_to{11, false}, s, why); }
 
     void answer(response res) {
+        if (*listener_stopped_) res.keep_alive(false);
         res_ = std::make_shared<response>(std::move(res));
         http::async_write(stream_, *res_, [self = this->shared_from_this()](error_code ec, std::size_t) {
             if (ec) return;
@@ -127,6 +132,7 @@ private:
 
     Stream stream_;
     std::shared_ptr<const admin_state> state_;
+    std::shared_ptr<const bool> listener_stopped_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::shared_ptr<response> res_;
@@ -158,6 +164,7 @@ void admin_listener::start() { do_accept(); }
 
 void admin_listener::stop() {
     stopped_ = true;
+    *stopped_flag_ = true;
     error_code ec;
     acceptor_.close(ec);
     if (unix_acceptor_.is_open()) {
@@ -186,14 +193,17 @@ void admin_listener::retry_later(error_code ec) {
 
 void admin_listener::on_connection(tcp::socket s) {
     if (cfg_.tls)
-        std::make_shared<admin_connection<beast::ssl_stream<beast::tcp_stream>>>(state_, std::move(s), *cfg_.tls->context)
+        std::make_shared<admin_connection<beast::ssl_stream<beast::tcp_stream>>>(state_, stopped_flag_, std::move(s),
+                                                                             *cfg_.tls->context)
             ->run();
     else
-        std::make_shared<admin_connection<beast::tcp_stream>>(state_, std::move(s))->run();
+        std::make_shared<admin_connection<beast::tcp_stream>>(state_, stopped_flag_, std::move(s))->run();
 }
 
 void admin_listener::on_connection(asio::local::stream_protocol::socket s) {
-    std::make_shared<admin_connection<beast::basic_stream<asio::local::stream_protocol>>>(state_, std::move(s))->run();
+    std::make_shared<admin_connection<beast::basic_stream<asio::local::stream_protocol>>>(state_, stopped_flag_,
+                                                                                         std::move(s))
+        ->run();
 }
 
 void admin_listener::do_accept() {

@@ -46,6 +46,8 @@ private:
     std::shared_ptr<const admin_state> state_;
     core::log_limiter log_limit_{1};
     bool stopped_ = false;
+    // Shared with its connections (all on the control thread): keep-alive ones end at stop().
+    std::shared_ptr<bool> stopped_flag_ = std::make_shared<bool>(false);
 };
 
 }  // namespace wsgated::admin

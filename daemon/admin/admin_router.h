@@ -23,6 +23,7 @@ namespace wsgated::admin {
 struct reload_report {
     bool ok = false;
     bool dry_run = false;  // only said what would change
+    bool draining = false;  // refused: the gateway is draining (503)
     std::vector<std::string> errors;
     std::vector<config::config_change> changes;  // what the file changed (config/config_diff)
     std::vector<std::string> restart_needed;

@@ -176,6 +176,7 @@ void reload(const call& c, responder done) {
     if (!dry.empty() && dry != "true" && dry != "false")
         return done(json_error(c.r, http::status::bad_request, "dry_run must be true or false"));
     reload_report r = c.state.reload(dry == "true");
+    if (r.draining) return done(json_error(c.r, http::status::service_unavailable, r.errors.front()));
     boost::json::array restart, errors;
     for (const auto& k : r.restart_needed) restart.emplace_back(k);
     for (const auto& e : r.errors) errors.emplace_back(e);

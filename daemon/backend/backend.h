@@ -40,7 +40,14 @@ public:
     // The connection goes on with another definition of its backend (a reload changed it): no
     // message follows; what was sent is still answered, then the backend hears a disconnect
     // (1012 "backend reloaded"), as the new definition hears a connect. Instead of on_close.
-    virtual void on_moved() { on_close(moved_code, moved_reason); }
+    // `drained` runs once every message sent here was answered, so that the session hands the
+    // next one to the new definition only then (one connection's messages stay in order); it
+    // runs on the connection's worker, maybe at once. This channel no longer resumes or closes
+    // the connection after it (a failure is counted, the connection is the new backend's).
+    virtual void on_moved(std::function<void()> drained) {
+        on_close(moved_code, moved_reason);
+        drained();
+    }
 
     static constexpr std::uint16_t moved_code = 1012;
     static constexpr std::string_view moved_reason = "backend reloaded";

@@ -11,10 +11,9 @@ namespace wsgated::backend {
 backend_set::backend_set(const config::gateway_config& cfg, core::process_state& state, hub::delivery& delivery,
                          const backend_set* previous) {
     auto echo = std::make_shared<echo_backend>();
-    const auto& limits = cfg.server.limits;
-    backends_["echo"] = {{}, limits, echo};
+    backends_["echo"] = {{}, echo};
     for (const auto& [name, bc] : cfg.backends) {
-        std::shared_ptr<backend> b = previous ? previous->reuse(bc, limits) : nullptr;
+        std::shared_ptr<backend> b = previous ? previous->reuse(bc) : nullptr;
         if (!b) {
             switch (bc.type) {
             case config::backend_type::echo: b = echo; break;
@@ -22,13 +21,13 @@ backend_set::backend_set(const config::gateway_config& cfg, core::process_state&
             case config::backend_type::stream: b = std::make_shared<stream_backend>(bc, cfg, state, delivery); break;
             }
         }
-        backends_[name] = {bc, limits, std::move(b)};
+        backends_[name] = {bc, std::move(b)};
     }
 }
 
-std::shared_ptr<backend> backend_set::reuse(const config::backend_config& bc, const config::limits_config& limits) const {
+std::shared_ptr<backend> backend_set::reuse(const config::backend_config& bc) const {
     auto it = backends_.find(bc.name);
-    if (it == backends_.end() || !config::same_backend(it->second.definition, it->second.limits, bc, limits))
+    if (it == backends_.end() || !config::same_backend(it->second.definition, bc))
         return nullptr;
     return it->second.instance;
 }

@@ -34,10 +34,9 @@ public:
 private:
     struct built {
         config::backend_config definition;
-        config::limits_config limits;  // the server limits it was built under
         std::shared_ptr<backend> instance;
     };
-    std::shared_ptr<backend> reuse(const config::backend_config& bc, const config::limits_config& limits) const;
+    std::shared_ptr<backend> reuse(const config::backend_config& bc) const;
 
     std::map<std::string, built> backends_;
 };

@@ -7,6 +7,7 @@
 // the client left), so it holds the connection weakly and its pool strongly.
 #include "backend/http_backend.h"
 
+#include <algorithm>
 #include <array>
 #include <deque>
 
@@ -124,11 +125,12 @@ public:
 
     bool on_message(std::string_view payload, bool binary) override;
     void on_close(std::uint16_t code, std::string_view reason) override;
-    void on_moved() override;
+    void on_moved(std::function<void()> drained) override;
 
 private:
     void push(event e);
     void push_disconnect(std::uint16_t code, std::string_view reason);
+    void check_drained();
     void dispatch();
     http_request make_request(event& e) const;
     void on_answer(event_kind kind, http_result&& r);
@@ -148,6 +150,8 @@ private:
     bool in_flight_ = false;
     bool paused_ = false;           // told the session to stop reading
     bool closed_ = false;           // the session ended (on_close)
+    bool moved_ = false;            // the session went on with another backend (on_moved)
+    std::function<void()> drained_;  // on_moved's, until every message was answered
     bool failed_ = false;           // a request failed: the client is being closed
     bool connect_reached_ = false;  // the backend may have seen the connect event
 };
@@ -171,7 +175,19 @@ void http_channel::on_close(std::uint16_t code, std::string_view reason) {
 }
 
 // Unlike a close, the answers to what is still queued or in flight reach the connection.
-void http_channel::on_moved() { push_disconnect(moved_code, moved_reason); }
+void http_channel::on_moved(std::function<void()> drained) {
+    moved_ = true;
+    drained_ = std::move(drained);
+    push_disconnect(moved_code, moved_reason);
+    check_drained();
+}
+
+// Once no message event is queued or in flight: every one sent here was answered.
+void http_channel::check_drained() {
+    if (!drained_) return;
+    bool any = std::any_of(backlog_.begin(), backlog_.end(), [](const event& ev) { return ev.kind == event_kind::message; });
+    if (!any) std::exchange(drained_, nullptr)();
+}
 
 void http_channel::push_disconnect(std::uint16_t code, std::string_view reason) {
     if (!(events_ & config::ev_disconnect)) return;
@@ -230,7 +246,8 @@ void http_channel::on_answer(event_kind kind, http_result&& r) {
     s_->duration->observe(std::chrono::duration<double>(r.elapsed).count());
     if (e != backend_errc::ok && kind != event_kind::disconnect) fail(e, status);
     dispatch();
-    if (paused_ && !backlog_full() && !closed_) {
+    check_drained();
+    if (paused_ && !backlog_full() && !closed_ && !moved_) {
         paused_ = false;
         if (auto c = conn_.lock()) c->resume_reading();
     }
@@ -288,7 +305,8 @@ void http_channel::fail(backend_errc e, unsigned status) {
     auto close = close_for(e, status);
     spdlog::debug("connection {}: backend {} request failed ({}{}), closing {}", id_, s_->name,
                   outcome_label(e), status ? " " + std::to_string(status) : "", close.code);
-    if (auto c = conn_.lock(); c && !closed_) c->close(close.code, close.reason);
+    if (auto c = conn_.lock(); c && !closed_ && !moved_) c->close(close.code, close.reason);
+    check_drained();
 }
 
 }  // namespace

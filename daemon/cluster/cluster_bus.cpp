@@ -3,6 +3,8 @@
 // the control thread, except the hub::bus membership calls, which post to it.
 #include "cluster/cluster_bus.h"
 
+#include <utility>
+
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
@@ -14,6 +16,10 @@ using namespace std::chrono_literals;
 
 constexpr auto probe_every = 1s;
 constexpr auto probe_fresh = 3s;  // connected() while the last probe came back within this
+// In sync, yet no probe back for this long: the path through Redis is wedged (a connection that
+// died without a reset, a subscriber Redis stopped serving) although neither link saw an
+// error. Both links are dropped and reconnected rather than left unready for good.
+constexpr auto probe_stale = 6s;
 constexpr auto sweep_every = 250ms;
 constexpr std::size_t subscribe_batch = 256;  // channels per SUBSCRIBE command on a resubscribe
 
@@ -21,7 +27,8 @@ net::backoff_policy redis_backoff() {
     net::backoff_policy p;
     p.initial = 100ms;
     p.max = 2s;  // a Redis that comes back is used again within about 2 s
-    p.connect_timeout = 3s;
+    p.connect_timeout = 3s;  // also bounds TLS and AUTH/SELECT/PING (redis_link)
+    p.reset_on_healthy = true;  // a Redis that accepts and then refuses is not retried at 100 ms
     return p;
 }
 
@@ -54,7 +61,8 @@ cluster_bus::cluster_bus(asio::io_context& control, hub::delivery& delivery, met
     : ioc_(control), delivery_(delivery), metrics_(metrics), settings_(std::move(settings)),
       names_(settings_.endpoint.db), self_(delivery.node_tag()), self_channel_(names_.node(self_)),
       all_channel_(names_.all()), presence_(names_, self_, settings_.node_id, settings_.node_ttl),
-      probe_timer_(control), refresh_timer_(control), sweep_timer_(control) {}
+      probe_timer_(control), refresh_timer_(control), sweep_timer_(control), leave_timer_(control),
+      messages_in_(&metrics.cluster_messages.with({"in"})), messages_out_(&metrics.cluster_messages.with({"out"})) {}
 
 cluster_bus::~cluster_bus() = default;
 
@@ -77,9 +85,26 @@ void cluster_bus::start() {
                  settings_.endpoint.target.text());
 }
 
+// Posted, so that it runs after the exits and leaves the workers posted before they stopped.
+void cluster_bus::leave(std::function<void()> done) {
+    auto finish = std::make_shared<std::function<void()>>([this, done = std::move(done)]() mutable {
+        if (!done) return;  // the deadline and the answer: whichever comes first
+        auto then = std::exchange(done, nullptr);  // first: stop() fails the PING, which comes here again
+        stop();
+        then();
+    });
+    asio::post(ioc_, [this, finish] {
+        if (stopped_ || !command_->up()) return (*finish)();
+        leave_timer_.expires_after(1s);
+        leave_timer_.async_wait([finish](boost::system::error_code) { (*finish)(); });
+        presence_.withdraw(*command_, [finish] { (*finish)(); });
+    });
+}
+
 void cluster_bus::stop() {
     if (stopped_) return;
     stopped_ = true;
+    leave_timer_.cancel();
     probe_timer_.cancel();
     refresh_timer_.cancel();
     sweep_timer_.cancel();
@@ -131,6 +156,7 @@ void cluster_bus::on_subscribed() {
 void cluster_bus::on_subscribed_or_up() {
     if (synced_ || !subscriptions_held_ || !command_->up() || !subscriber_->up()) return;
     synced_ = true;
+    synced_at_ = std::chrono::steady_clock::now();
     presence_.write_alive(*command_);
     presence_.refresh(*command_);
     envelope hello{.kind = kind::hello, .origin = self_};
@@ -156,6 +182,10 @@ void cluster_bus::on_down(const char* which, boost::system::error_code ec, std::
         spdlog::warn("cluster: {} link to Redis {}: {}; retrying in {} ms", which, settings_.endpoint.target.text(),
                      why, retry_in.count());
     }
+    // Without its command link this node hears calls it cannot answer: leave the channels, so
+    // that the other nodes count it out at once instead of waiting out each call. (After the
+    // log line: the subscriber's own loss must not be logged as the reason.)
+    if (std::string_view(which) == "command" && subscriber_->up()) subscriber_->drop(ec);
 }
 
 void cluster_bus::update_connected() {
@@ -176,6 +206,12 @@ void cluster_bus::tick_probe() {
     if (stopped_) return;
     auto now = std::chrono::steady_clock::now();
     update_connected();
+    if (synced_ && now - std::max(probe_seen_at_, synced_at_) > probe_stale) {
+        spdlog::warn("cluster: no probe came back through Redis {} for {} s: reconnecting both links",
+                     settings_.endpoint.target.text(), std::chrono::duration_cast<std::chrono::seconds>(probe_stale).count());
+        command_->drop(boost::asio::error::timed_out);
+        subscriber_->drop(boost::asio::error::timed_out);
+    }
     presence_.forget_silent(now);
     metrics_.cluster_nodes.set(static_cast<std::int64_t>(1 + presence_.heard_within(probe_fresh, now)));
     if (synced_) {

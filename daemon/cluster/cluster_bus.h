@@ -27,6 +27,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -41,6 +42,7 @@
 #include "cluster/presence.h"
 #include "cluster/redis_link.h"
 #include "config/gateway_config.h"
+#include "core/log_limiter.h"
 #include "hub/bus.h"
 #include "hub/delivery.h"
 #include "metrics/gateway_metrics.h"
@@ -65,6 +67,10 @@ public:
     ~cluster_bus() override;
     void start();
     void stop();  // on the control thread; answers every waiting call `unavailable`
+    // A graceful stop, once the workers have stopped: the membership changes they posted are
+    // applied, this node's share and liveness key are deleted (so that the others' counts and
+    // fan-outs drop it at once, not after node_ttl), then stop() and `done`; at most 1 s.
+    void leave(std::function<void()> done);
 
     bool connected() const override { return connected_.load(std::memory_order_relaxed); }
     void send(const std::string& id, core::message m, bool wait_written, hub::reply_executor ex,
@@ -106,7 +112,8 @@ private:
     void subscribe_room(const std::string& room);
     void unsubscribe_later(const std::string& room);
     // Outgoing calls (cluster_calls.cpp).
-    std::uint64_t start_call(bool fan_out, const std::string& channel, envelope e, pending_calls::done_fn done);
+    std::uint64_t start_call(bool fan_out, const std::string& channel, envelope e, pending_calls::done_fn done,
+                             std::string_view node = {});
     void call_node(std::string_view tag, envelope e, pending_calls::done_fn done);
     void fan_out(const std::string& channel, envelope e, pending_calls::done_fn done);
     void publish_envelope(const std::string& channel, const envelope& e, std::function<void(const redisReply*)> done);
@@ -127,16 +134,19 @@ private:
     presence presence_;
     pending_calls calls_;
     std::shared_ptr<redis_link> command_, subscriber_;
-    boost::asio::steady_timer probe_timer_, refresh_timer_, sweep_timer_;
+    boost::asio::steady_timer probe_timer_, refresh_timer_, sweep_timer_, leave_timer_;
     std::atomic<bool> connected_{false};
     bool synced_ = false;  // both links up, subscribed, this node's share written: calls may go
     bool subscriptions_held_ = false;
     std::uint64_t probe_sent_ = 0, probe_seen_ = 0;
-    std::chrono::steady_clock::time_point probe_seen_at_{};
+    std::chrono::steady_clock::time_point probe_seen_at_{}, synced_at_{};
     std::set<std::string> subscribed_;  // room channels asked for on the current subscriber link
     std::unordered_map<std::string, std::shared_ptr<boost::asio::steady_timer>> leaving_;  // rooms about to be unsubscribed
     std::chrono::steady_clock::time_point last_down_log_{};
     bool stopped_ = false;
+    metrics::counter* messages_in_;   // cluster_messages_total's cells, looked up once
+    metrics::counter* messages_out_;
+    core::log_limiter refusal_log_{1};  // Redis refusing subscriptions: a line a second at most
 };
 
 }  // namespace wsgated::cluster

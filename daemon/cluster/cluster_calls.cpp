@@ -21,15 +21,17 @@ void reply(hub::reply_executor& ex, Done& done, Args... args) {
 
 void cluster_bus::publish_envelope(const std::string& channel, const envelope& e,
                                    std::function<void(const redisReply*)> done) {
-    metrics_.cluster_messages.with({"out"}).inc();
+    if (command_->up()) messages_out_->inc();  // a PUBLISH that cannot leave is not one
     std::string bytes = encode(e);
     command_->command({"PUBLISH", channel, bytes}, std::move(done));
 }
 
 // The PUBLISH's own answer says how many nodes heard the call; pending_calls then waits for
-// their answers (or, for 0 listeners of a node's channel, answers "no such connection").
+// their answers. For 0 listeners of a node's channel: "no such connection" when that node is
+// gone (not heard within node_ttl), but 503 while it is alive and only resubscribing (after a
+// Redis restart the nodes come back a moment apart): a backend must not drop a live client.
 std::uint64_t cluster_bus::start_call(bool fan_out, const std::string& channel, envelope e,
-                                      pending_calls::done_fn done) {
+                                      pending_calls::done_fn done, std::string_view node) {
     auto counted = [this, done = std::move(done)](call_result r) {
         if (r.outcome == hub::outcome::unavailable) metrics_.cluster_publish_failures.inc();
         done(std::move(r));
@@ -40,15 +42,17 @@ std::uint64_t cluster_bus::start_call(bool fan_out, const std::string& channel, 
     }
     e.seq = calls_.open(fan_out, std::chrono::steady_clock::now() + settings_.call_timeout, std::move(counted));
     e.origin = self_;
-    publish_envelope(channel, e, [this, seq = e.seq](const redisReply* r) {
+    publish_envelope(channel, e, [this, seq = e.seq, node = std::string(node)](const redisReply* r) {
         if (!r || r->type != REDIS_REPLY_INTEGER) return calls_.failed(seq);
-        calls_.heard_by(seq, static_cast<std::uint64_t>(std::max<long long>(r->integer, 0)));
+        auto receivers = static_cast<std::uint64_t>(std::max<long long>(r->integer, 0));
+        if (receivers == 0 && !node.empty() && presence_.knows(node)) return calls_.failed(seq);
+        calls_.heard_by(seq, receivers);
     });
     return e.seq;
 }
 
 void cluster_bus::call_node(std::string_view tag, envelope e, pending_calls::done_fn done) {
-    start_call(false, names_.node(tag), e, std::move(done));
+    start_call(false, names_.node(tag), e, std::move(done), tag);
 }
 
 // Which other nodes must hear it is read from presence in the same pipeline as the PUBLISH.

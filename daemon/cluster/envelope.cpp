@@ -1,6 +1,9 @@
 // envelope: see envelope.h.
 #include "cluster/envelope.h"
 
+#include "protocol/connection_id.h"
+#include "protocol/names.h"
+
 namespace wsgated::cluster {
 namespace {
 
@@ -76,6 +79,34 @@ std::optional<envelope> decode(std::string_view in) {
         if (!get_string(in, *s)) return std::nullopt;
     e.payload = in;
     return e;
+}
+
+bool valid_origin(std::string_view tag) {
+    return tag.size() == protocol::node_tag_size && protocol::valid_connection_id(std::string(tag) + std::string(22, 'A'));
+}
+
+namespace {
+
+bool valid_close(const envelope& e) {
+    return e.code <= 0xFFFF && protocol::valid_app_close_code(static_cast<unsigned>(e.code)) &&
+           protocol::valid_close_reason(e.b);
+}
+
+}  // namespace
+
+bool valid_fields(const envelope& e) {
+    using protocol::valid_name;
+    switch (e.kind) {
+    case kind::publish: return valid_name(e.a) && (e.b.empty() || protocol::valid_connection_id(e.b));
+    case kind::user_send: return valid_name(e.a);
+    case kind::user_join: return valid_name(e.a) && valid_name(e.b);
+    case kind::user_close: return valid_name(e.a) && valid_close(e);
+    case kind::request:
+        if (static_cast<op>(e.op) == op::join) return valid_name(e.b);
+        if (static_cast<op>(e.op) == op::close) return valid_close(e);
+        return true;
+    default: return true;
+    }
 }
 
 }  // namespace wsgated::cluster

@@ -49,4 +49,12 @@ std::string encode(const envelope& e);
 // `bytes` as an envelope whose views point into `bytes`; nullopt when malformed.
 std::optional<envelope> decode(std::string_view bytes);
 
+// A node tag: exactly what protocol::make_node_tag draws (6 base64url characters).
+bool valid_origin(std::string_view tag);
+// Whether a decoded request carries what the control API would accept (admin/control_call):
+// rooms and users with valid names, an exclude that is a connection id, a close code of
+// 1000/3000-4999 with a valid reason. A node of another version, or anyone who can publish on
+// Redis, must not make this node join a room no name allows or send a code no server may.
+bool valid_fields(const envelope& e);
+
 }  // namespace wsgated::cluster

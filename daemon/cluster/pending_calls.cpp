@@ -1,6 +1,7 @@
 // pending_calls: see pending_calls.h.
 #include "cluster/pending_calls.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace wsgated::cluster {
@@ -52,16 +53,19 @@ void pending_calls::failed(std::uint64_t seq) {
     done(call_result{hub::outcome::unavailable});
 }
 
+// A fan-out is done when every node that had to hear it answered, or every listener did.
+// PUBLISH counts connections, not nodes: an old subscriber connection that Redis has not yet
+// noticed is dead, or a person running PSUBSCRIBE, is a listener that never answers, and must
+// not hold every call until its deadline.
 void pending_calls::finish_if_done(std::unordered_map<std::uint64_t, call>::iterator it) {
     call& c = it->second;
-    if (c.expected == UINT64_MAX || c.answers < c.expected || !c.needs_known) return;
+    if (c.expected == UINT64_MAX || !c.needs_known) return;
+    bool needed_answered = std::all_of(c.needed.begin(), c.needed.end(), [&](const std::string& n) { return c.answered_by.count(n); });
+    bool done_early = c.fan_out && (needed_answered || c.unknown);
+    if (c.answers < c.expected && !done_early) return;
     done_fn done = std::move(c.done);
     call_result r = std::move(c.result);
-    if (c.fan_out) {  // everyone who heard answered: did everyone who had to hear it?
-        bool missed = c.unknown;
-        for (const auto& n : c.needed) missed = missed || !c.answered_by.count(n);
-        if (missed) r.outcome = hub::outcome::unavailable;
-    }
+    if (c.fan_out && (c.unknown || !needed_answered)) r.outcome = hub::outcome::unavailable;
     calls_.erase(it);
     done(std::move(r));
 }

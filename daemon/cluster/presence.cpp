@@ -10,6 +10,8 @@
 #include "protocol/names.h"
 
 namespace wsgated::cluster {
+
+using namespace std::chrono_literals;
 namespace {
 
 void ignore(const redisReply*) {}
@@ -25,7 +27,7 @@ struct gather {
 
 presence::presence(const channels& names, std::string self, std::string node_id, std::chrono::milliseconds ttl)
     : names_(names), self_(std::move(self)), node_id_(std::move(node_id)), ttl_ms_(std::to_string(ttl.count())),
-      ttl_(ttl) {}
+      alive_ttl_ms_(std::to_string(std::clamp<std::chrono::milliseconds>(ttl, 3s, 5s).count())), ttl_(ttl) {}
 
 void presence::expire(const std::string& key, redis_link& cmd) { cmd.command({"PEXPIRE", key, ttl_ms_}, ignore); }
 
@@ -101,12 +103,20 @@ void presence::rewrite(redis_link& cmd) {
 
 void presence::write_alive(redis_link& cmd) {
     if (!cmd.up()) return;
-    cmd.command({"SET", names_.node_alive(self_), std::to_string(connections_) + " " + node_id_, "PX", ttl_ms_},
+    cmd.command({"SET", names_.node_alive(self_), std::to_string(connections_) + " " + node_id_, "PX", alive_ttl_ms_},
                 ignore);
 }
 
 void presence::drop_alive(redis_link& cmd) {
     if (cmd.up()) cmd.command({"DEL", names_.node_alive(self_)}, ignore);
+}
+
+void presence::withdraw(redis_link& cmd, std::function<void()> done) {
+    drop_alive(cmd);
+    for (const auto& [room, _] : rooms_) cmd.command({"DEL", names_.room_members(room, self_)}, ignore);
+    for (const auto& [user, _] : users_) cmd.command({"DEL", names_.user_connections(user, self_)}, ignore);
+    // Replies come in order: this one's means every DEL before it was done.
+    cmd.command({"PING"}, [done = std::move(done)](const redisReply*) { done(); });
 }
 
 void presence::refresh(redis_link& cmd) {
@@ -144,9 +154,11 @@ void presence::needs(redis_link& cmd, const std::string* room, needs_fn done) {
         bool unknown = false;
     };
     auto st = std::make_shared<state>();
-    std::vector<std::pair<std::string, bool>> ask;  // node, heard within `answering`
-    for (const auto& [tag, at] : others_)
-        if (now - at <= ttl_ / 2) ask.emplace_back(tag, now - at <= answering);
+    // Every node not forgotten (heard within node_ttl), and whether it was heard within
+    // `answering`: a silent one whose share is still in Redis may be cut off (a partition) and
+    // miss the call, so its members count as unknown rather than absent.
+    std::vector<std::pair<std::string, bool>> ask;
+    for (const auto& [tag, at] : others_) ask.emplace_back(tag, now - at <= answering);
     if (ask.empty()) return done({}, false);
     st->waiting = ask.size() * (room ? 2 : 1);
     auto finish = [st, done](bool) {
@@ -155,10 +167,16 @@ void presence::needs(redis_link& cmd, const std::string* room, needs_fn done) {
     for (const auto& [tag, recent] : ask) {
         auto alive = std::make_shared<int>(-1);  // -1 unknown, 0 missing, 1 present
         auto members = std::make_shared<long long>(room ? -1 : 1);
-        auto judge = [st, tag, recent, alive, members] {
+        auto judge = [st, tag, recent, alive, members, room] {
             if (*alive < 0 || *members < 0) return;
-            if (*alive == 0) st->unknown = true;        // heard lately, not in sync: reconnecting
-            else if (recent && *members > 0) st->needed.insert(tag);
+            bool in_sync = *alive == 1;
+            if (recent && in_sync && *members > 0) return void(st->needed.insert(tag));
+            // A room: members still in Redis that this call may not reach (their node is
+            // reconnecting, silent, or dead with its share not expired yet: the counts still
+            // hold them). Everyone: a node heard lately that is out of sync (reconnecting), or
+            // one in sync that has gone silent (cut off); silent and out of sync is gone.
+            bool at_risk = room ? *members > 0 : recent != in_sync;
+            if (at_risk) st->unknown = true;
         };
         cmd.command({"EXISTS", names_.node_alive(tag)}, [alive, judge, finish](const redisReply* r) {
             *alive = r && r->type == REDIS_REPLY_INTEGER ? (r->integer > 0 ? 1 : 0) : 0;

@@ -49,11 +49,17 @@ public:
     // Every second while in sync: the liveness key (with the connection count, for operators).
     void write_alive(redis_link& cmd);
     void drop_alive(redis_link& cmd);
+    // A graceful stop: deletes the liveness key and every key of the share; `done` once Redis
+    // has answered them all (or the link is gone).
+    void withdraw(redis_link& cmd, std::function<void()> done);
     // Another node was heard (its probe, a call). Nodes not heard for node_ttl are forgotten.
     void heard(std::string_view tag, clock::time_point now);
     void forget_silent(clock::time_point now);
     // Nodes heard within `within`, this one excluded.
     std::size_t heard_within(clock::duration within, clock::time_point now) const;
+    // Whether node `tag` was heard within node_ttl (it is not forgotten yet): alive, maybe
+    // reconnecting.
+    bool knows(std::string_view tag) const { return others_.find(tag) != others_.end(); }
 
     // A fan-out's needs (pending_calls::needs): the other nodes that must hear it — heard in the
     // last 3 s, in sync, and (for a room) holding members — and whether a node heard within
@@ -82,7 +88,9 @@ private:
     void needs(redis_link& cmd, const std::string* room, needs_fn done);
 
     const channels& names_;
-    std::string self_, node_id_, ttl_ms_;
+    // The liveness key lives 3-5 s (refreshed every second while in sync), not node_ttl: a node
+    // cut off from Redis is out of sync for the others within seconds, not after node_ttl.
+    std::string self_, node_id_, ttl_ms_, alive_ttl_ms_;
     std::unordered_map<std::string, std::unordered_map<std::string, std::string>> rooms_;  // room → id → user
     std::unordered_map<std::string, std::unordered_set<std::string>> users_;               // user → ids
     std::uint64_t connections_ = 0;

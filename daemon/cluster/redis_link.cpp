@@ -1,10 +1,15 @@
 // redis_link: see redis_link.h. Every function runs on the link's io_context.
 #include "cluster/redis_link.h"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 namespace wsgated::cluster {
 namespace {
@@ -16,7 +21,7 @@ using error_code = boost::system::error_code;
 
 std::shared_ptr<redis_link> redis_link::create(asio::io_context& ioc, redis_endpoint endpoint,
                                                net::backoff_policy policy, bool subscriber, handlers h) {
-    auto self = std::shared_ptr<redis_link>(new redis_link(ioc, std::move(endpoint), subscriber, std::move(h)));
+    auto self = std::shared_ptr<redis_link>(new redis_link(ioc, std::move(endpoint), policy, subscriber, std::move(h)));
     std::weak_ptr<redis_link> weak = self;
     net::reconnecting_link::handlers lh;
     lh.on_connected = [weak](net::reconnecting_link::socket_type& s) {
@@ -29,13 +34,20 @@ std::shared_ptr<redis_link> redis_link::create(asio::io_context& ioc, redis_endp
     return self;
 }
 
-redis_link::redis_link(asio::io_context& ioc, redis_endpoint endpoint, bool subscriber, handlers h)
-    : ioc_(ioc), endpoint_(std::move(endpoint)), subscriber_(subscriber), handlers_(std::move(h)) {}
+redis_link::redis_link(asio::io_context& ioc, redis_endpoint endpoint, net::backoff_policy policy, bool subscriber,
+                       handlers h)
+    : ioc_(ioc),
+      endpoint_(std::move(endpoint)),
+      subscriber_(subscriber),
+      handlers_(std::move(h)),
+      hello_deadline_(ioc),
+      hello_timeout_(policy.connect_timeout) {}
 
 void redis_link::start() { link_->start(); }
 
 void redis_link::stop() {
     handlers_ = {};
+    hello_deadline_.cancel();
     if (tls_) {
         error_code ignored;
         tls_->next_layer().close(ignored);
@@ -51,17 +63,46 @@ void redis_link::on_connected(net::reconnecting_link::socket_type& s) {
     connected_ = true;
     reader_.emplace();
     out_.clear();
+    refusal_.clear();  // what an earlier connection was refused with no longer applies
+    keep_alive(s);
+    arm_hello_deadline();
     if (!endpoint_.tls) {
         do_read();
         return do_hello();
     }
     tls_ = std::make_shared<tls_stream>(std::move(s), *endpoint_.tls);
-    // SNI, and the name the certificate must carry (RFC 6125 rules, OpenSSL's matcher).
-    SSL_set_tlsext_host_name(tls_->native_handle(), endpoint_.target.host.c_str());
+    // SNI for a host name (RFC 6066 forbids it for an address literal), and the name or address
+    // the certificate must carry (RFC 6125 rules, OpenSSL's matcher).
+    error_code not_ip;
+    asio::ip::make_address(endpoint_.target.host, not_ip);
+    if (not_ip && !SSL_set_tlsext_host_name(tls_->native_handle(), endpoint_.target.host.c_str()))
+        return fail(asio::error::invalid_argument, conn_);
     tls_->set_verify_mode(asio::ssl::verify_peer);
     tls_->set_verify_callback(asio::ssl::host_name_verification(endpoint_.target.host));
     tls_->async_handshake(asio::ssl::stream_base::client, [self = shared_from_this(), conn = conn_, keep = tls_](
                                                               error_code ec) { self->on_tls_handshake(conn, ec); });
+}
+
+// The subscriber link only reads: without keepalive a connection that died without a reset
+// (a NAT entry expired, a VIP moved) would look alive until the next write, which never comes.
+// Probes (cluster_bus) catch it within seconds; this lets the kernel end it too.
+void redis_link::keep_alive(net::reconnecting_link::socket_type& s) {
+    if (endpoint_.target.unix_socket) return;
+    int fd = s.native_handle(), on = 1, idle = 10, interval = 5, count = 3;
+    unsigned timeout_ms = 20000;  // unacknowledged data for this long also ends it
+    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms, sizeof timeout_ms);
+}
+
+void redis_link::arm_hello_deadline() {
+    hello_deadline_.expires_after(hello_timeout_);
+    hello_deadline_.async_wait([self = shared_from_this(), conn = conn_](error_code ec) {
+        if (ec || conn != self->conn_ || self->up_) return;
+        self->fail(asio::error::timed_out, conn);
+    });
 }
 
 void redis_link::on_tls_handshake(std::uint64_t conn, error_code ec) {
@@ -99,8 +140,9 @@ void redis_link::on_ready(std::uint64_t conn, const redisReply* r) {
         if (r) refusal_ = std::string(text_of(r));
         return fail(asio::error::access_denied, conn);
     }
-    refusal_.clear();
+    hello_deadline_.cancel();
     up_ = true;
+    link_->healthy();  // only now does the backoff start over (reset_on_healthy)
     if (handlers_.on_up) handlers_.on_up();
 }
 

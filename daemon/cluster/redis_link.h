@@ -22,6 +22,7 @@
 #include <string>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/system/error_code.hpp>
@@ -54,6 +55,8 @@ public:
     void start();
     void stop();
     bool up() const { return up_; }
+    // The owner knows the connection is no good (no probe comes back): drop it and reconnect.
+    void drop(boost::system::error_code ec) { fail(ec, conn_); }
 
     // A command link: queues a command; `done` runs with its reply. When the link is down,
     // `done(nullptr)` is posted at once: nothing waits for a reconnect.
@@ -73,7 +76,10 @@ public:
 
 private:
     using tls_stream = boost::asio::ssl::stream<net::reconnecting_link::socket_type>;
-    redis_link(boost::asio::io_context& ioc, redis_endpoint endpoint, bool subscriber, handlers h);
+    redis_link(boost::asio::io_context& ioc, redis_endpoint endpoint, net::backoff_policy policy, bool subscriber,
+               handlers h);
+    void keep_alive(net::reconnecting_link::socket_type& s);
+    void arm_hello_deadline();
 
     void on_connected(net::reconnecting_link::socket_type& s);
     void on_tls_handshake(std::uint64_t conn, boost::system::error_code ec);
@@ -97,6 +103,10 @@ private:
     bool subscriber_;
     handlers handlers_;
     std::shared_ptr<net::reconnecting_link> link_;
+    // TLS handshake and AUTH/SELECT/PING together within the policy's connect_timeout: a peer
+    // that accepts and then says nothing is dropped, not waited on for good.
+    boost::asio::steady_timer hello_deadline_;
+    std::chrono::milliseconds hello_timeout_;
     // Shared with its pending operations, so dropping it on a failure is safe.
     std::shared_ptr<tls_stream> tls_;
     std::uint64_t conn_ = 0;  // the link's connection_id() this state belongs to

@@ -94,6 +94,15 @@ std::map<std::string, route_config> routes_by_path(const std::vector<route_confi
     return out;
 }
 
+// The paths of `routes` that `other` has too, in file order: only a reorder shows here.
+std::vector<std::string> paths_of(const std::vector<route_config>& routes, const std::vector<route_config>& other) {
+    std::vector<std::string> out;
+    for (const auto& r : routes)
+        if (std::any_of(other.begin(), other.end(), [&](const route_config& o) { return o.path == r.path; }))
+            out.push_back(r.path);
+    return out;
+}
+
 std::vector<std::string> proxy_texts(const std::vector<cidr>& all) {
     std::vector<std::string> out;
     for (const auto& c : all) out.push_back(c.text);
@@ -143,6 +152,8 @@ std::vector<config_change> diff(const gateway_config& before, const gateway_conf
     d.by_name("backends.", before.backends, after.backends,
               [](const backend_config& a, const backend_config& b) { return backend_fields(a) == backend_fields(b); });
     d.by_name("routes", routes_by_path(before.routes), routes_by_path(after.routes), same_route);
+    // The first route in file order wins among parametrised ones: a new order may match anew.
+    d.field("routes (order)", paths_of(before.routes, after.routes), paths_of(after.routes, before.routes));
     diff_cluster(d, before.cluster, after.cluster);
     return out;
 }
@@ -156,10 +167,7 @@ const char* kind_name(config_change::kind k) {
     return "changed";
 }
 
-bool same_backend(const backend_config& a, const limits_config& la, const backend_config& b, const limits_config& lb) {
-    return backend_fields(a) == backend_fields(b) &&
-           std::tie(la.max_message_size, la.send_queue) == std::tie(lb.max_message_size, lb.send_queue);
-}
+bool same_backend(const backend_config& a, const backend_config& b) { return backend_fields(a) == backend_fields(b); }
 
 bool needs_restart(const std::string& key) { return key == "server.workers" || key.starts_with("cluster."); }
 

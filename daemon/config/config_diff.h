@@ -18,7 +18,7 @@ struct config_change {
     enum class kind { added, removed, changed };
     kind what = kind::changed;
     // "server.limits.send_queue", "server.listen[127.0.0.1:8443]", "backends.app",
-    // "routes[/chat/{room}]", "admin.token".
+    // "routes[/chat/{room}]", "routes (order)", "admin.token".
     std::string key;
 };
 
@@ -27,9 +27,11 @@ std::vector<config_change> diff(const gateway_config& before, const gateway_conf
 // "added", "removed", "changed".
 const char* kind_name(config_change::kind k);
 
-// Whether a backend built from `b` under the limits `lb` would be the same as one built from `a`
-// under `la`: its own keys and the limits it takes (message size, send queue) are equal.
-bool same_backend(const backend_config& a, const limits_config& la, const backend_config& b, const limits_config& lb);
+// Whether a backend built from `b` would be the same as one built from `a`: its own keys are
+// equal. (The server limits it took when built — the largest answer an http backend reads, the
+// largest frame from a stream backend — stay as they were: a change of send_queue or
+// max_message_size alone must not move every connection to a new instance.)
+bool same_backend(const backend_config& a, const backend_config& b);
 
 // The keys a reload does not apply: they take effect after a restart.
 bool needs_restart(const std::string& key);

@@ -22,7 +22,9 @@ namespace wsgated::core {
 
 class process_state {
 public:
-    explicit process_state(unsigned workers) : contexts_(workers < 1 ? 1 : workers, nullptr) {}
+    // Every worker counts metrics into its own slot (1 + its index), other threads into 0.
+    explicit process_state(unsigned workers)
+        : metrics((workers < 1 ? 1 : workers) + 1), contexts_(workers < 1 ? 1 : workers, nullptr) {}
     process_state(const process_state&) = delete;
     process_state& operator=(const process_state&) = delete;
 

@@ -5,11 +5,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include "metrics/registry.h"
+
 namespace wsgated::core {
 
 void worker::start() {
     guard_.emplace(ioc_.get_executor());
     thread_ = std::thread([this] {
+        metrics::set_thread_slot(index_ + 1);  // this worker's own slot of every counter
         // Handlers return errors as values; an exception here is a bug, and a worker that
         // silently died would strand its connections, so log it and stop the process.
         try {

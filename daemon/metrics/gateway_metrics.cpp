@@ -30,8 +30,8 @@ std::vector<double> bounds_of(const std::array<double, N>& buckets) {
 #define WSGATED_I_HISTOGRAM_FAMILY(member, name, help, buckets, ...) \
     , member(registry_.add_histogram(name, help, bounds_of(buckets), {__VA_ARGS__}))
 
-gateway_metrics::gateway_metrics()
-    : registry_()
+gateway_metrics::gateway_metrics(unsigned slots)
+    : registry_(slots)
       WSGATED_GATEWAY_METRICS(WSGATED_I_COUNTER, WSGATED_I_COUNTER_FAMILY, WSGATED_I_GAUGE,
                               WSGATED_I_GAUGE_FAMILY, WSGATED_I_HISTOGRAM,
                               WSGATED_I_HISTOGRAM_FAMILY) {}
@@ -44,11 +44,9 @@ gateway_metrics::gateway_metrics()
 #undef WSGATED_I_HISTOGRAM_FAMILY
 
 std::string gateway_metrics::scrape() const {
-    std::string out;
-    out.reserve(16 * 1024);  // a typical scrape; avoids regrowing while we append
-    append_registry(out, registry_);
-    process_metrics::read().append_to(out);
-    return out;
+    auto families = registry_.Collect();
+    for (auto& f : process_.collect()) families.push_back(std::move(f));
+    return serialize(families);
 }
 
 }  // namespace wsgated::metrics

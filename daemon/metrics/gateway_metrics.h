@@ -14,6 +14,7 @@
 #include <array>
 #include <string>
 
+#include "metrics/process_metrics.h"
 #include "metrics/registry.h"
 
 namespace wsgated::metrics {
@@ -73,7 +74,7 @@ inline constexpr std::array<double, 15> rtt_buckets{
             "Client messages over messages_per_second (closed or dropped, per the route).")    \
     GAUGE(rooms, "wsgate_rooms", "Rooms with at least one member on this node.")              \
     COUNTER(room_publishes, "wsgate_room_publishes_total",                                     \
-            "Messages published to a room (control API, backend or cluster).")                 \
+            "Messages published to a room on this node (control API or backend).")            \
     COUNTER_FAMILY(config_reloads, "wsgate_config_reloads_total",                              \
                    "Configuration reloads (SIGHUP), by result.", "result")                     \
     HISTOGRAM(ping_rtt, "wsgate_ping_rtt_seconds",                                             \
@@ -97,7 +98,9 @@ class gateway_metrics {
     registry registry_;
 
 public:
-    gateway_metrics();
+    // `slots`: 1 + the number of workers, each of which counts into its own slot
+    // (metrics::set_thread_slot); tests keep the default.
+    explicit gateway_metrics(unsigned slots = 1);
     gateway_metrics(const gateway_metrics&) = delete;
     gateway_metrics& operator=(const gateway_metrics&) = delete;
 
@@ -120,6 +123,9 @@ public:
     // The whole `GET /metrics` body (text format 0.0.4, see exposition.h): every metric above,
     // then the process_* metrics read now. Runs on the admin thread; safe while workers count.
     std::string scrape() const;
+
+private:
+    mutable process_collector process_;  // its registry is set from /proc at each scrape
 };
 
 }  // namespace wsgated::metrics

@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "metrics/exposition.h"
 
 namespace wsgated::metrics {
 
@@ -77,13 +76,8 @@ std::optional<double> count_open_fds() {
     return n;
 }
 
-void append_gauge_or_counter(std::string& out, std::string_view name, std::string_view help,
-                             metric_type type, const std::optional<double>& v) {
-    if (!v) return;
-    append_header(out, name, help, type);
-    append_series(out, name, {}, {});
-    append_number(out, *v);
-    out += '\n';
+prometheus::Family<prometheus::Gauge>* gauge_family(prometheus::Registry& r, const char* name, const char* help) {
+    return &prometheus::BuildGauge().Name(name).Help(help).Register(r);
 }
 
 }  // namespace
@@ -137,21 +131,46 @@ process_metrics process_metrics::read() {
     return m;
 }
 
-void process_metrics::append_to(std::string& out) const {
-    append_gauge_or_counter(out, "process_cpu_seconds_total",
-                            "Total user and system CPU time spent in seconds.",
-                            metric_type::counter, cpu_seconds);
-    append_gauge_or_counter(out, "process_resident_memory_bytes", "Resident memory size in bytes.",
-                            metric_type::gauge, resident_memory_bytes);
-    append_gauge_or_counter(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
-                            metric_type::gauge, virtual_memory_bytes);
-    append_gauge_or_counter(out, "process_open_fds", "Number of open file descriptors.",
-                            metric_type::gauge, open_fds);
-    append_gauge_or_counter(out, "process_max_fds", "Maximum number of open file descriptors.",
-                            metric_type::gauge, max_fds);
-    append_gauge_or_counter(out, "process_start_time_seconds",
-                            "Start time of the process since unix epoch in seconds.",
-                            metric_type::gauge, start_time_seconds);
+process_collector::process_collector()
+    : cpu_(prometheus::BuildCounter()
+               .Name("process_cpu_seconds_total")
+               .Help("Total user and system CPU time spent in seconds.")
+               .Register(registry_)),
+      gauges_{{
+          {gauge_family(registry_, "process_resident_memory_bytes", "Resident memory size in bytes."),
+           &process_metrics::resident_memory_bytes},
+          {gauge_family(registry_, "process_virtual_memory_bytes", "Virtual memory size in bytes."),
+           &process_metrics::virtual_memory_bytes},
+          {gauge_family(registry_, "process_open_fds", "Number of open file descriptors."), &process_metrics::open_fds},
+          {gauge_family(registry_, "process_max_fds", "Maximum number of open file descriptors."),
+           &process_metrics::max_fds},
+          {gauge_family(registry_, "process_start_time_seconds",
+                        "Start time of the process since unix epoch in seconds."),
+           &process_metrics::start_time_seconds},
+      }} {}
+
+// A prometheus::Counter only goes up: it is moved by what the kernel's count grew since the
+// last reading (a first reading, or one after the value could not be read, starts from 0).
+std::vector<prometheus::MetricFamily> process_collector::collect(const process_metrics& m) {
+    std::lock_guard lock(mutex_);
+    if (!m.cpu_seconds && cpu_cell_) {
+        cpu_.Remove(cpu_cell_);
+        cpu_cell_ = nullptr;
+    } else if (m.cpu_seconds) {
+        if (!cpu_cell_) cpu_cell_ = &cpu_.Add({});
+        if (double grew = *m.cpu_seconds - cpu_cell_->Value(); grew > 0) cpu_cell_->Increment(grew);
+    }
+    for (auto& g : gauges_) {
+        const auto& v = m.*g.field;
+        if (!v && g.cell) {
+            g.family->Remove(g.cell);
+            g.cell = nullptr;
+        } else if (v) {
+            if (!g.cell) g.cell = &g.family->Add({});
+            g.cell->Set(*v);
+        }
+    }
+    return registry_.Collect();
 }
 
 }  // namespace wsgated::metrics

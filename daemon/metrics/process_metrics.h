@@ -1,14 +1,23 @@
 // process_metrics: the standard `process_*` metrics of this process (CPU time, memory, file
 // descriptors, start time), as client libraries in every language export them.
 //
-// Not kept in the registry: the kernel already counts these, so they are read from /proc at
-// scrape time, on the admin thread, by gateway_metrics::scrape. A value that cannot be read
-// (no /proc, say in a sandbox) is left out of the scrape rather than reported as 0.
+// Not counted by us: the kernel already counts these, so they are read from /proc at scrape
+// time, on the admin thread, by gateway_metrics::scrape, into prometheus-cpp's own Registry
+// (process_collector). A value that cannot be read (no /proc, say in a sandbox) is left out of
+// the scrape rather than reported as 0.
 #pragma once
 
+#include <array>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
 
 namespace wsgated::metrics {
 
@@ -22,9 +31,30 @@ struct process_metrics {
 
     // Reads everything now. A few small procfs reads; no allocation beyond the file texts.
     static process_metrics read();
+};
 
-    // HELP/TYPE and the sample of every value that was read, in the order above.
-    void append_to(std::string& out) const;
+// The process_* families on a prometheus::Registry, set from a reading at each scrape.
+class process_collector {
+public:
+    process_collector();
+
+    // The families of every value `m` holds (the CPU counter, then the gauges in the order
+    // of process_metrics); a value it lacks is left out until a reading has it again.
+    std::vector<prometheus::MetricFamily> collect(const process_metrics& m);
+    std::vector<prometheus::MetricFamily> collect() { return collect(process_metrics::read()); }
+
+private:
+    struct gauge_entry {
+        prometheus::Family<prometheus::Gauge>* family;
+        std::optional<double> process_metrics::*field;
+        prometheus::Gauge* cell = nullptr;  // present while the value could be read
+    };
+
+    std::mutex mutex_;  // two scrapes at once: one reading at a time moves the counter
+    prometheus::Registry registry_;
+    prometheus::Family<prometheus::Counter>& cpu_;
+    prometheus::Counter* cpu_cell_ = nullptr;
+    std::array<gauge_entry, 5> gauges_;
 };
 
 // The fields of /proc/<pid>/stat we use, in the kernel's units (clock ticks, pages, bytes).

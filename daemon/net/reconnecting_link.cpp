@@ -160,12 +160,16 @@ void reconnecting_link::established() {
         error_code ignored;
         socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
     }
-    failures_ = 0;
-    delay_ms_ = static_cast<double>(policy_.initial.count());
+    if (!policy_.reset_on_healthy) healthy();
     state_ = state::connected;
     ++connection_id_;
     auto cb = handlers_.on_connected;  // a copy: the handler may call stop()
     if (cb) cb(socket_);
+}
+
+void reconnecting_link::healthy() {
+    failures_ = 0;
+    delay_ms_ = static_cast<double>(policy_.initial.count());
 }
 
 void reconnecting_link::fail(error_code ec) {

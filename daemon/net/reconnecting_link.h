@@ -49,6 +49,11 @@ struct backoff_policy {
     double multiplier = 2.0;
     double jitter = 0.5;
     std::chrono::milliseconds connect_timeout{5000};  // bounds resolve + connect, per attempt
+    // When the user has a handshake of its own over the connection (Redis's AUTH and PING), a
+    // connect alone proves little: a server that accepts and then refuses (a wrong password, a
+    // full server) would be retried at the initial delay forever. Set, the backoff starts over
+    // only when the user calls healthy().
+    bool reset_on_healthy = false;
 };
 
 class reconnecting_link : public std::enable_shared_from_this<reconnecting_link> {
@@ -83,6 +88,10 @@ public:
     // The same for a given connection (see connection_id()): also ignored when that connection
     // is already gone and a newer one is up, so a late error from an old socket cannot drop it.
     void lost(boost::system::error_code ec, std::uint64_t connection_id);
+    // The user's own handshake over the current connection succeeded: the next loss waits the
+    // initial delay again (with reset_on_healthy; without it a connect does that).
+    void healthy();
+
     // Closes the socket and cancels the timers and the pending resolve or connect. Idempotent,
     // safe from inside a handler; no handler runs after it returns.
     void stop();

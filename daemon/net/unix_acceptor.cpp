@@ -19,12 +19,15 @@ bool is_socket_file(const std::string& path) {
     return ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-// A listener answers a connect; a stale file (its process died) refuses it.
-bool someone_listens(const std::string& path, asio::any_io_executor ex) {
+// A stale file (its process died) refuses a connect; anything else — accepted, a full backlog
+// (EAGAIN from a non-blocking connect), no permission — may be a live process: not ours to take.
+bool stale(const std::string& path, asio::any_io_executor ex) {
     local::socket probe(ex);
     error_code ec;
-    probe.connect(local::endpoint(path), ec);  // a local connect does not block on a listener
-    return !ec;
+    probe.open(local(), ec);
+    if (!ec) probe.non_blocking(true, ec);  // a listener's full backlog must not hang the loop
+    if (!ec) probe.connect(local::endpoint(path), ec);
+    return ec == asio::error::connection_refused;
 }
 
 }  // namespace
@@ -34,8 +37,7 @@ std::string bind_unix_acceptor(local::acceptor& acceptor, const std::string& pat
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) return fail("the path exists and is not a socket");
-        if (someone_listens(path, acceptor.get_executor()))
-            return fail("another process listens there");
+        if (!stale(path, acceptor.get_executor())) return fail("another process listens there");
         ::unlink(path.c_str());
     }
     error_code ec;

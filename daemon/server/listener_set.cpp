@@ -67,22 +67,13 @@ std::string listener_set::prepare(const config::gateway_config& next) {
 void listener_set::commit(const config::gateway_config& next) {
     auto keys = listener_keys(next.server.listen);
     std::vector<entry> kept;
+    // A kept address takes its settings in place, a switch between ws and wss included: the TLS
+    // context is taken from the listener's settings at each accept, so its socket stays bound.
     for (std::size_t i = 0; i < keys.size(); ++i) {
-        const auto& c = next.server.listen[i];
-        entry* now = find(keys[i]);
-        if (!now) continue;
-        if (now->l->tls() == c.tls.has_value()) {
-            now->l->update(c);
+        if (entry* now = find(keys[i])) {
+            now->l->update(next.server.listen[i]);
             kept.push_back(*now);
-            continue;
         }
-        now->l->stop();
-        auto l = make(c);
-        if (auto err = l->bind(); !err.empty()) {
-            spdlog::error("reload: {} (switching it between ws and wss: the address no longer listens)", err);
-            continue;
-        }
-        pending_.push_back({keys[i], std::move(l)});
     }
     for (auto& e : entries_) {
         if (std::find(keys.begin(), keys.end(), e.key) != keys.end()) continue;

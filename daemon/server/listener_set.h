@@ -2,7 +2,8 @@
 // a reload does to them (SPEC §1): an address that stays keeps its socket and takes its new
 // settings (certificate, proxy_protocol) for the next connection; an address added is bound,
 // one removed stops accepting — connections it accepted stay open; a listener switched between
-// ws and wss is rebound. Connections never belong to a listener, so none of this drops one.
+// ws and wss keeps its socket (TLS is chosen per accept). Connections never belong to a
+// listener, so none of this drops one.
 //
 // Control thread only.
 #pragma once
@@ -28,8 +29,7 @@ public:
     // A reload, in two steps. prepare() binds the new addresses before anything else changes:
     // when one cannot be bound it returns the message, and nothing changed (the ones it bound
     // are closed). commit() then starts them, stops the removed ones, and gives the kept ones
-    // their settings. A ws/wss switch needs its address free, so commit() rebinds it after its
-    // old listener stops; if that fails the address is logged as lost (an error).
+    // their settings; it cannot fail.
     std::string prepare(const config::gateway_config& next);
     void commit(const config::gateway_config& next);
     void abort() { pending_.clear(); }

@@ -17,9 +17,15 @@
 namespace wsgated::server {
 
 admin::reload_report server::reload(bool dry_run) {
-    if (!dry_run) sd_notify("RELOADING=1");
     admin::reload_report report;
     report.dry_run = dry_run;
+    if (draining_) {  // it would bind listeners and open backend streams the drain just closed
+        report.draining = true;
+        report.errors.push_back("the gateway is draining; a reload would reopen what the drain closed");
+        spdlog::warn("reload refused: draining");
+        return report;
+    }
+    if (!dry_run) sd_notify("RELOADING=1");
     auto result = config::load_file(config_path_);
     if (result.errors.empty()) report_changes(report, *result.config);
     for (const auto& e : result.errors) report.errors.push_back(e.to_string());
@@ -32,8 +38,7 @@ admin::reload_report server::reload(bool dry_run) {
         return report;
     }
     if (!report.errors.empty()) {
-        next_admin_.reset();
-        next_control_api_.reset();
+        discard_prepared_admin();
         for (const auto& e : report.errors) spdlog::error("reload rejected: {}", e);
         state_.metrics.config_reloads.with({"error"}).inc();
     } else {
@@ -78,12 +83,20 @@ std::string server::prepare_admin(const config::gateway_config& next) {
         // A Unix socket path that stays the same cannot be bound twice: the diff says it did not move.
         next_control_api_ = make_admin(*ac.control_listen, admin::admin_scope::control);
         if (auto err = next_control_api_->bind("admin.control_listen"); !err.empty()) {
-            next_admin_.reset();
-            next_control_api_.reset();
+            next_control_api_.reset();  // its bind failed: nothing of it to remove
+            discard_prepared_admin();
             return err;
         }
     }
     return {};
+}
+
+// A Unix socket bound by prepare_admin() is removed with its listener.
+void server::discard_prepared_admin() {
+    for (auto* l : {&next_admin_, &next_control_api_}) {
+        if (*l) (*l)->stop();
+        l->reset();
+    }
 }
 
 void server::commit_admin(const config::gateway_config& next) {

@@ -176,7 +176,12 @@ void server::finish() {
     // Sessions a drain timeout left open die with their worker's io_context, in ~server, after
     // cluster_: they must not tell it they left.
     delivery_.clear_bus();
-    if (cluster_) cluster_->stop();  // after the workers: no membership change can come any more
+    // After the workers: no membership change can come any more; the node's share leaves Redis.
+    if (cluster_) return cluster_->leave([this] { stopped(); });
+    stopped();
+}
+
+void server::stopped() {
     if (admin_) admin_->stop();  // kept through the drain: /readyz says 503 meanwhile
     if (control_api_) control_api_->stop();
     spdlog::info("stopped");

@@ -47,12 +47,14 @@ private:
     void report_changes(admin::reload_report& report, const config::gateway_config& next);
     std::string prepare_admin(const config::gateway_config& next);
     void commit_admin(const config::gateway_config& next);
+    void discard_prepared_admin();
     void swap_in(core::snapshot_ptr next);
 
     void begin_drain();
     std::size_t live_connections() const;
     void check_drained();
     void finish();
+    void stopped();
     void start_watchdog();
 
     // Workers are declared first so that they are destroyed last: handlers still queued on

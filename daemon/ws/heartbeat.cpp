@@ -7,6 +7,8 @@ heartbeat::heartbeat(clock::duration interval, clock::duration timeout, clock::t
     : interval_(interval), timeout_(timeout), deadline_(now + interval), last_activity_(now) {}
 
 heartbeat::action heartbeat::on_timer(clock::time_point now) {
+    // A wait that had already completed when a reload moved the deadline: not due yet.
+    if (now < deadline_) return action::none;
     if (awaiting_) {
         // The ping's window is over: alive if anything came since it was sent.
         if (last_activity_ < ping_sent_) return action::reap;

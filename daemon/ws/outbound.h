@@ -13,6 +13,7 @@
 // flight.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 
 #include <boost/asio/buffer.hpp>
@@ -46,8 +47,13 @@ public:
 
     // When the connection opens: its route's messages_sent cell (a lookup takes a lock).
     void set_sent_counter(metrics::counter* sent) { sent_ = sent; }
-    // A reload's send_queue: what is queued stays, the next send is measured against it.
-    void set_send_queue(std::size_t n) { send_queue_ = n; }
+    // A reload's send_queue. Lowered below what this connection holds now, it does not cut the
+    // connection: the bound stays at what is held until that drains under the new value.
+    void set_send_queue(std::size_t n) {
+        target_ = n;
+        send_queue_ = std::max(n, held());
+    }
+    std::size_t send_queue() const { return send_queue_; }
 
     // over_limit: the message was dropped (counted; a written callback hears false) and the
     // session must close the client as a slow consumer.
@@ -122,7 +128,11 @@ private:
 
     // Never an unbounded buffer: what is queued and not yet taken by the socket stays within
     // server.limits.send_queue.
-    bool fits(std::size_t n) const { return queued_bytes_ + ws_.next_layer().buffered() + n <= send_queue_; }
+    std::size_t held() const { return queued_bytes_ + ws_.next_layer().buffered(); }
+    bool fits(std::size_t n) {
+        if (send_queue_ > target_ && held() <= target_) send_queue_ = target_;  // drained: the reload's bound
+        return held() + n <= send_queue_;
+    }
 
     void do_write() {
         writing_ = true;
@@ -156,6 +166,7 @@ private:
     WsStream& ws_;
     metrics::gateway_metrics& metrics_;
     std::size_t send_queue_;
+    std::size_t target_ = send_queue_;  // a lowered send_queue, reached once the queue drains under it
     metrics::counter* sent_ = nullptr;
     failed_fn on_failed_ = nullptr;
     void* context_ = nullptr;

@@ -47,6 +47,12 @@ void session<Stream>::on_accept(error_code ec) {
         close(protocol::close_going_away.code, protocol::close_going_away.reason);
         return do_read();  // completes with `closed` when the client answers: finish()
     }
+    // A reload that reached this worker while the handshake ran: taken before anything opens,
+    // so the old backend never hears of this connection; its route gone: 1012 right away.
+    if (const auto& now = worker_.snapshot(); now && now != snapshot_ && !adopt(now)) {
+        close(protocol::close_service_restart.code, protocol::close_service_restart.reason);
+        return do_read();
+    }
     auto& m = sv_.state.metrics;
     std::string_view label = route().path;
     open_gauge_ = &m.connections.with({label});
@@ -63,8 +69,6 @@ void session<Stream>::on_accept(error_code ec) {
                    ->open(this->shared_from_this(), {worker_.index(), route().events});
     arm_heartbeat();
     do_read();
-    // A reload that reached this worker while the handshake ran: take it now.
-    if (worker_.snapshot() && worker_.snapshot() != snapshot_) reconfigure(worker_.snapshot());
 }
 
 // Visible to the control API and to room publishes from here on; joins the route's rooms.
@@ -113,7 +117,7 @@ void session<Stream>::on_heartbeat(error_code ec) {
 template <class Stream>
 void session<Stream>::on_control(websocket::frame_type kind, beast::string_view) {
     auto now = heartbeat::clock::now();
-    if (kind == websocket::frame_type::ping && ws_.next_layer().buffered() > config().server.limits.send_queue) {
+    if (kind == websocket::frame_type::ping && ws_.next_layer().buffered() > out_.send_queue()) {
         // Beast answers each ping with a pong and, the coalescing layer taking writes at once,
         // reads on: a client that pings and never reads would grow our buffer without bound.
         // Over send_queue it is a slow consumer; a close frame would only queue behind, so the
@@ -158,6 +162,12 @@ void session<Stream>::on_read(error_code ec, std::size_t n) {
 // Hands one client message to the backend's channel, which says whether to read on now.
 template <class Stream>
 void session<Stream>::deliver(std::size_t n) {
+    if (moving_) {  // between backend definitions (session_reload.cpp): held until the new one opens
+        holding_ = true;
+        held_ = n;
+        paused_self_ = this->shared_from_this();
+        return out_.flush_soon();
+    }
     auto data = buffer_.cdata();
     std::string_view payload(static_cast<const char*>(data.data()), data.size());
     if (!ws_.got_binary() && protocol::ends_mid_sequence(payload)) {  // Beast misses it after an empty frame
@@ -250,17 +260,17 @@ template <class Stream>
 void session<Stream>::finish(error_code ec) {
     auto keep = std::move(paused_self_);  // released when this returns
     if (phase_.is(phase::finished)) return;
-    bool had_channel = channel_ != nullptr;
     to(phase::finished);
     auto reason = ws_.reason();
     std::uint16_t code = reason.code != websocket::close_code::none ? reason.code : 1006;
     spdlog::debug("connection {} closed code={}{}", facts_.id, code,
                   ec != websocket::error::closed ? " (" + ec.message() + ")" : std::string());
     leave_hub();
-    if (had_channel) {
-        channel_->on_close(code, std::string_view(reason.reason.data(), reason.reason.size()));
-        open_gauge_->dec();
-    }
+    // No channel while moving between backend definitions: the old one said goodbye already,
+    // and a message held for the new one goes nowhere (counted).
+    if (holding_) sv_.state.metrics.messages_dropped.with({"connection_closed"}).inc();
+    if (channel_) channel_->on_close(code, std::string_view(reason.reason.data(), reason.reason.size()));
+    if (open_gauge_) open_gauge_->dec();
     out_.drop_all();  // replies still queued can no longer be delivered: counted
     timer_.cancel();
     worker_.detach(this);

@@ -16,49 +16,80 @@ namespace wsgated::ws::session_detail {
 template <class Stream>
 void session<Stream>::reconfigure(const core::snapshot_ptr& next) {
     if (next == snapshot_ || !phase_.is(phase::open)) return;  // closing: nothing left to change
+    backend::backend* before = snapshot_->backends->find(route().backend);
+    if (!adopt(next)) return close(protocol::close_service_restart.code, protocol::close_service_restart.reason);
+    backend::backend* after = snapshot_->backends->find(route().backend);
+    if (after != before && !moving_) move_to(*after);
+}
+
+// Takes `next` when this connection's route is still there with the same backend: false (and
+// nothing changed) when it is not.
+template <class Stream>
+bool session<Stream>::adopt(const core::snapshot_ptr& next) {
     const auto& routes = next->config().routes;
     auto it = std::find_if(routes.begin(), routes.end(), [&](const auto& r) { return r.path == route().path; });
     if (it == routes.end() || it->backend != route().backend) {
         spdlog::debug("connection {}: its route {} is {} by a reload: closed 1012", facts_.id, route().path,
                       it == routes.end() ? "removed" : "moved to another backend");
-        return close(protocol::close_service_restart.code, protocol::close_service_restart.reason);
+        return false;
     }
-    backend::backend* before = snapshot_->backends->find(route().backend);
-    backend::backend* after = next->backends->find(it->backend);
-    snapshot_ = next;  // the old route's config may go with the old snapshot: point at the new one
+    auto was = snapshot_;  // keeps the old route's config alive until the limits are compared
+    snapshot_ = next;
     facts_.route = &*it;
-    apply_limits();
-    if (after != before) move_to(*after);
+    apply_limits(was->config());
+    return true;
 }
 
+// Only what changed: a reload that leaves the heartbeat alone must not restart its cadence
+// (reloads more often than the interval would then never ping), nor refill the rate bucket.
 template <class Stream>
-void session<Stream>::apply_limits() {
+void session<Stream>::apply_limits(const config::gateway_config& was) {
     const auto& lim = config().server.limits;
+    const auto& old = was.server.limits;
     const auto& hb = config().server.heartbeat;
     auto now = heartbeat::clock::now();
-    out_.set_send_queue(lim.send_queue);
-    ws_.read_message_max(lim.max_message_size);
-    rate_ = rate_limit(lim.messages_per_second, now);
+    if (lim.send_queue != old.send_queue) out_.set_send_queue(lim.send_queue);
+    if (lim.max_message_size != old.max_message_size) ws_.read_message_max(lim.max_message_size);
+    if (lim.messages_per_second != old.messages_per_second) rate_ = rate_limit(lim.messages_per_second, now);
+    if (hb.interval == was.server.heartbeat.interval && hb.timeout == was.server.heartbeat.timeout) return;
     heartbeat_.retime(hb.interval, hb.timeout, now);
     if (heartbeat_.enabled()) arm_heartbeat();  // moving the expiry cancels the old wait
     else timer_.cancel();
 }
 
-// The old channel answers what it has and says goodbye; the new one says hello. Reading was
-// maybe paused by the old channel, which no longer resumes it: read on.
+// The old channel answers what was sent to it and says goodbye; only then does the new one say
+// hello and get the next message (one read meanwhile is held in buffer_), so the connection's
+// messages reach the backend in order, one definition after the other.
 template <class Stream>
 void session<Stream>::move_to(backend::backend& b) {
-    channel_->on_moved();
+    moving_ = true;
+    auto old = std::move(channel_);
+    old->on_moved([self = this->shared_from_this(), to = &b] { self->moved_on(*to); });
+}
+
+// `b` lives as long as snapshot_, which names it.
+template <class Stream>
+void session<Stream>::moved_on(backend::backend& b) {
+    moving_ = false;
+    if (!phase_.is(phase::open)) return;  // closed meanwhile: the old channel said goodbye already
     channel_ = b.open(this->shared_from_this(), {worker_.index(), route().events});
-    if (!reading_ && phase_.is(phase::open)) do_read();
+    if (holding_) {
+        holding_ = false;
+        return deliver(held_);
+    }
+    if (!reading_) do_read();
 }
 
 // session_type.h declares the class extern: its members defined here are instantiated here.
 template void session<plain_socket>::reconfigure(const core::snapshot_ptr&);
-template void session<plain_socket>::apply_limits();
+template bool session<plain_socket>::adopt(const core::snapshot_ptr&);
+template void session<plain_socket>::apply_limits(const config::gateway_config&);
 template void session<plain_socket>::move_to(backend::backend&);
+template void session<plain_socket>::moved_on(backend::backend&);
 template void session<tls_stream>::reconfigure(const core::snapshot_ptr&);
-template void session<tls_stream>::apply_limits();
+template bool session<tls_stream>::adopt(const core::snapshot_ptr&);
+template void session<tls_stream>::apply_limits(const config::gateway_config&);
 template void session<tls_stream>::move_to(backend::backend&);
+template void session<tls_stream>::moved_on(backend::backend&);
 
 }  // namespace wsgated::ws::session_detail

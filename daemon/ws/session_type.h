@@ -87,8 +87,10 @@ private:
     void finish(error_code ec);
     void over_rate(std::size_t n);
     void fail_inflate(error_code ec);
-    void apply_limits();
+    bool adopt(const core::snapshot_ptr& next);
+    void apply_limits(const config::gateway_config& was);
     void move_to(backend::backend& b);
+    void moved_on(backend::backend& b);
     void arm_heartbeat();
     void on_heartbeat(error_code ec);
     void on_control(websocket::frame_type kind, beast::string_view payload);
@@ -104,9 +106,12 @@ private:
     beast::flat_buffer buffer_;
     phase_tracker phase_;
     bool reading_ = false;  // an async_read is in flight
+    bool moving_ = false;   // between backend definitions: the old one answers what it has (move_to)
+    bool holding_ = false;  // a message read while moving waits in buffer_ for the new one
     bool pinging_ = false;  // Beast allows one ping in flight
     bool in_hub_ = false;   // entered hub::delivery, not yet left
     std::shared_ptr<session> paused_self_;  // while a backend paused reading (deliver)
+    std::size_t held_ = 0;                  // the held message's size in buffer_
     core::worker& worker_;
     services sv_;
     core::snapshot_ptr snapshot_;

@@ -5,7 +5,10 @@ stopped (SIGKILL) and started again on the same port, as a Redis crash and resta
 start_nodes() starts N gateways on it with HS256 JWT users (sub = user, rooms claim joined)
 and waits until each says /readyz 200, which means its own probe went through Redis.
 
-Used by test_cluster.py and bench/run's cluster workload.
+TcpProxy stands between a node and Redis, to cut the node off (connections reset, new ones
+refused) or blackhole it (connections stay open, nothing passes), then heal it.
+
+Used by test_cluster.py, test_cluster_failures.py and bench/cluster_fanout.py.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import shutil
 import socket
 import ssl
 import subprocess
+import struct
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -114,6 +119,91 @@ class RedisServer:
             self.proc.wait(5)
 
 
+class TcpProxy:
+    """127.0.0.1:port → 127.0.0.1:target, one thread pair per connection. Modes: forward,
+    cut (every connection reset, new ones reset at once) and blackhole (nothing passes either
+    way, connections stay open: a path that died without a reset)."""
+
+    def __init__(self, target_port: int, cleanup=None):
+        self.target = target_port
+        self.mode = "forward"
+        self._lock = threading.Lock()
+        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        self._srv = socket.socket()
+        self._srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._srv.bind(("127.0.0.1", 0))
+        self._srv.listen(64)
+        self.port = self._srv.getsockname()[1]
+        self._stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+        if cleanup:
+            cleanup(self.stop)
+
+    @staticmethod
+    def _reset(s: socket.socket) -> None:
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+        except OSError:
+            pass
+
+    def _accept(self) -> None:
+        while not self._stopped:
+            try:
+                client, _ = self._srv.accept()
+            except OSError:
+                return
+            if self.mode == "cut":
+                self._reset(client)
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+                upstream.settimeout(None)  # the connect's bound only: an idle link is no error
+            except OSError:
+                self._reset(client)
+                continue
+            with self._lock:
+                self._pairs.append((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                self._reset(dst)
+                return
+            if self.mode == "blackhole":
+                continue
+            try:
+                dst.sendall(data)
+            except OSError:
+                self._reset(src)
+                return
+
+    def cut(self) -> None:
+        self.mode = "cut"
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+        for a, b in pairs:
+            self._reset(a)
+            self._reset(b)
+
+    def blackhole(self) -> None:
+        self.mode = "blackhole"
+
+    def heal(self) -> None:
+        self.mode = "forward"
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._srv.close()
+        self.cut()
+
+
 def _resp(*args: str) -> bytes:
     out = f"*{len(args)}\r\n".encode()
     for a in args:
@@ -174,14 +264,14 @@ def wait_for(pred, timeout: float, what: str, step: float = 0.05):
 
 
 def start_nodes(redis: RedisServer, n: int, token: str, cleanup, node_ttl: str = "3s",
-                extra_cluster: str = "", url: str | None = None, wait: bool = True) -> list[Node]:
+                extra_cluster: str = "", url: str | None = None, wait: bool = True, first: int = 0) -> list[Node]:
     d = harness.temp_dir(cleanup)
     key_file = os.path.join(d, "jwt.secret")
     with open(key_file, "w") as f:
         f.write(SECRET)
     nodes = []
     for i in range(n):
-        node_id = f"node-{chr(ord('a') + i)}"
+        node_id = f"node-{chr(ord('a') + first + i)}"
         gw = harness.start_gateway(node_yaml(url or redis.url, token, key_file, node_id, node_ttl, extra_cluster),
                                    cleanup)
         nodes.append(Node(gw, Admin(gw, token), node_id))

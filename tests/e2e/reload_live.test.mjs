@@ -21,7 +21,7 @@ import path from 'node:path';
 
 import {
   WebSocket, startGateway, rotatingCerts, tempDir, metrics, metricValue, withTimeout, openWs, collect, sleep,
-  rawHttp, upgradeRequest,
+  rawHttp, upgradeRequest, rawConnect, adminRequest,
 } from './harness.mjs';
 
 const T = { timeout: 180000 };
@@ -92,6 +92,27 @@ routes:
     auth: {type: jwt, algorithms: [HS256], key_file: "${keyFile}", token_from: ["query:token"]}
   - {path: /echo, backend: echo}
 `;
+}
+
+// One http backend `app` at `port` behind /app; `server` lines go into the server section.
+function appConfig(port, server = '') {
+  return `server:
+  listen: [{address: "127.0.0.1:0"}]
+${server}  log: {level: info, format: text}
+admin: {listen: "127.0.0.1:0"}
+backends:
+  app: {type: http, url: "http://127.0.0.1:${port}/ws"}
+routes:
+  - {path: /app, backend: app}
+`;
+}
+
+// Writes `text` as the gateway's file, sends SIGHUP, and waits until the reload is done.
+async function reload(gw, text) {
+  fs.writeFileSync(gw.configPath, text);
+  const reloaded = gw.waitForLog((line, rec) => rec?.msg?.startsWith('configuration reloaded'));
+  gw.proc.kill('SIGHUP');
+  await reloaded;
 }
 
 // A client that sends `rounds` messages one after another (each once the previous is answered).
@@ -283,28 +304,84 @@ test('a backend whose definition did not change keeps its connections through a 
   const a = new Backend('A');
   t.after(() => a.close());
   const port = await a.listen();
-  const file = (interval) => `server:
-  listen: [{address: "127.0.0.1:0"}]
-  heartbeat: {interval: ${interval}, timeout: 5s}
-  log: {level: info, format: text}
-admin: {listen: "127.0.0.1:0"}
-backends:
-  app: {type: http, url: "http://127.0.0.1:${port}/ws"}
-routes:
-  - {path: /app, backend: app}
-`;
+  const file = (interval) => appConfig(port, `  heartbeat: {interval: ${interval}, timeout: 5s}\n`);
   const gw = await startGateway(t, file('30s'));
   const ws = await openWs(t, gw.url(0, '/app'));
   const q = collect(ws);
   ws.send('one');
   assert.equal(String((await q.next()).data), 'A:one');
-  fs.writeFileSync(gw.configPath, file('20s'));
-  const reloaded = gw.waitForLog((line, rec) => rec?.msg?.startsWith('configuration reloaded'));
-  gw.proc.kill('SIGHUP');
-  await reloaded;
+  await reload(gw, file('20s'));
   ws.send('two');
   assert.equal(String((await q.next()).data), 'A:two');
   assert.equal(a.connects.size, 1, 'one connect, before the reload');
   assert.equal(a.disconnects.size, 0, 'no disconnect: the backend instance is the same');
   ws.close();
+});
+
+// A connection moved to a changed backend: the old definition answers what was sent to it
+// before the new one gets the next message — one connection's messages stay in order.
+test('a moved connection sends its next message only once the old backend answered the last', T, async (t) => {
+  const a = new Backend('A', 600);  // slow: its answer comes long after the reload
+  const b = new Backend('B');
+  t.after(() => { a.close(); b.close(); });
+  const [pa, pb] = [await a.listen(), await b.listen()];
+  const file = (port) => appConfig(port);
+  const gw = await startGateway(t, file(pa));
+  const ws = await openWs(t, gw.url(0, '/app'));
+  const q = collect(ws);
+  ws.send('m1');
+  while (a.messages < 1) await sleep(10);  // m1 is at A, answering in 600 ms
+  await reload(gw, file(pb));
+  ws.send('m2');
+  const first = String((await q.next(5000)).data);
+  const second = String((await q.next(5000)).data);
+  assert.deepEqual([first, second], ['A:m1', 'B:m2'], 'in the order sent, each from its backend');
+  assert.equal(b.messages, 1);
+  ws.close();
+});
+
+test('a listener switched between ws and wss keeps its port and serves TLS from the reload on', T, async (t) => {
+  const dir = tempDir(t);
+  const live = rotatingCerts(dir);
+  const file = (tls) => `server:
+  listen:
+    - address: "127.0.0.1:0"
+${tls ? `      tls: {cert: "${live.cert}", key: "${live.key}"}\n` : ''}  log: {level: info, format: text}
+admin: {listen: "127.0.0.1:0"}
+routes:
+  - {path: /echo, backend: echo}
+`;
+  const gw = await startGateway(t, file(false), { dir });
+  const port = gw.listener(0).port;
+  const plain = await openWs(t, `ws://127.0.0.1:${port}/echo`);
+  await reload(gw, file(true));
+  assert.equal(await tryOpen(`wss://127.0.0.1:${port}/echo`, { ca: live.before.caPem }), 'open', 'TLS on the same port');
+  const q = collect(plain);
+  plain.send('still plain');
+  assert.equal(String((await q.next()).data), 'still plain', 'the open ws:// connection goes on');
+  plain.close();
+});
+
+test('a reload while draining is refused (503), reopening nothing', T, async (t) => {
+  const gw = await startGateway(t, `server:
+  listen: [{address: "127.0.0.1:0"}]
+  drain_timeout: 3s
+  log: {level: info, format: text}
+admin: {listen: "127.0.0.1:0", token: "tok"}
+routes:
+  - {path: /echo, backend: echo}
+`);
+  gw.adminToken = 'tok';
+  // A client that never answers the close frame keeps the drain going.
+  const raw = await rawConnect(gw.addr(0));
+  await raw.write(upgradeRequest({ path: '/echo' }));
+  assert.equal((await raw.readResponse()).status, 101);
+  const draining = gw.waitForLog((line, rec) => rec?.msg?.startsWith('draining'));
+  gw.proc.kill('SIGTERM');
+  await draining;
+  const r = await adminRequest(gw, 'POST', '/v1/reload');
+  assert.equal(r.status, 503, r.body);
+  assert.match(r.json.error, /draining/);
+  raw.sock.destroy();
+  assert.equal((await gw.waitExit()).code, 0);
 });

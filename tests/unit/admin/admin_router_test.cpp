@@ -21,7 +21,7 @@ struct admin_router : ::testing::Test {
     std::shared_ptr<config::gateway_config> cfg =
         std::make_shared<config::gateway_config>(*config::load_string("routes: [{path: /echo, backend: echo}]\n", "<test>").config);
     admin::admin_state state{&ps, &delivery, ioc.get_executor(), [this] { return ready; },
-                             [this] { return cfg; }};
+                             [this] { return cfg; }, {}, admin::admin_scope::main};
 
     admin_router() {
         ps.set_worker_context(0, ioc);

@@ -63,5 +63,50 @@ TEST(envelope, refuses_what_is_not_a_whole_envelope) {
     EXPECT_FALSE(decode(padded));
 }
 
+TEST(envelope, an_origin_is_a_node_tag) {
+    EXPECT_TRUE(valid_origin("AbC_-9"));
+    EXPECT_FALSE(valid_origin(""));
+    EXPECT_FALSE(valid_origin("AbC_-"));    // short
+    EXPECT_FALSE(valid_origin("AbC_-9x"));  // long
+    EXPECT_FALSE(valid_origin("AbC_+9"));   // not base64url
+}
+
+// What the control API would refuse is refused from another node too.
+TEST(envelope, requests_carry_what_the_control_api_accepts) {
+    const std::string id = "AbC_-9" + std::string(22, 'x');
+    envelope publish{.kind = kind::publish, .origin = "AbC_-9", .a = "lobby"};
+    EXPECT_TRUE(valid_fields(publish));
+    publish.b = id;  // exclude
+    EXPECT_TRUE(valid_fields(publish));
+    publish.b = "not-an-id";
+    EXPECT_FALSE(valid_fields(publish));
+    publish.b = {};
+    publish.a = "";
+    EXPECT_FALSE(valid_fields(publish)) << "a room needs a name";
+
+    envelope user_join{.kind = kind::user_join, .origin = "AbC_-9", .a = "alice", .b = std::string(300, 'r')};
+    EXPECT_FALSE(valid_fields(user_join)) << "a room name past the limit";
+    user_join.b = "room";
+    EXPECT_TRUE(valid_fields(user_join));
+
+    envelope close{.kind = kind::user_close, .code = 1000, .origin = "AbC_-9", .a = "alice", .b = "bye"};
+    EXPECT_TRUE(valid_fields(close));
+    for (std::uint64_t bad : {0ull, 1005ull, 1006ull, 2999ull, 5000ull, 65536ull}) {
+        close.code = bad;
+        EXPECT_FALSE(valid_fields(close)) << bad;
+    }
+    close.code = 4000;
+    std::string long_reason(124, 'x');
+    close.b = long_reason;
+    EXPECT_FALSE(valid_fields(close)) << "a reason past 123 bytes";
+
+    envelope join{.kind = kind::request, .op = std::uint8_t(op::join), .origin = "AbC_-9", .a = id, .b = "ok"};
+    EXPECT_TRUE(valid_fields(join));
+    join.b = "";
+    EXPECT_FALSE(valid_fields(join));
+    envelope conn_close{.kind = kind::request, .op = std::uint8_t(op::close), .code = 1006, .origin = "AbC_-9", .a = id};
+    EXPECT_FALSE(valid_fields(conn_close));
+}
+
 }  // namespace
 }  // namespace wsgated::cluster

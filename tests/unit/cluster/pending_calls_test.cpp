@@ -67,6 +67,23 @@ TEST(pending_calls, a_node_that_had_to_hear_and_did_not_makes_it_unavailable) {
     EXPECT_EQ(unknown.result->outcome, hub::outcome::unavailable);
 }
 
+// Redis counts subscriber connections: an old one of a node that reconnected (Redis has not
+// noticed it is dead), or someone's PSUBSCRIBE, is a listener that never answers.
+TEST(pending_calls, a_listener_that_never_answers_does_not_hold_a_fan_out) {
+    pending_calls calls;
+    recorder rec;
+    auto seq = calls.open(true, clock::now() + 10s, rec.fn());
+    calls.heard_by(seq, 4);  // A, B, C and a stale connection of B's
+    calls.needs(seq, {"B", "C"}, false);
+    calls.answered(seq, "A", call_result{hub::outcome::ok, 0});
+    calls.answered(seq, "B", call_result{hub::outcome::ok, 2});
+    EXPECT_FALSE(rec.result) << "C had to hear it and has not answered yet";
+    calls.answered(seq, "C", call_result{hub::outcome::ok, 1});
+    ASSERT_TRUE(rec.result) << "every node that had to hear it answered";
+    EXPECT_EQ(rec.result->outcome, hub::outcome::ok);
+    EXPECT_EQ(rec.result->count, 3u);
+}
+
 TEST(pending_calls, a_call_for_a_node_nobody_listens_to_is_not_found) {
     pending_calls calls;
     recorder rec;
@@ -94,8 +111,8 @@ TEST(pending_calls, deadlines_end_calls_a_node_never_answered) {
     auto s = calls.open(false, now + 1s, single.fn());
     auto f = calls.open(true, now + 1s, fan.fn());
     calls.heard_by(s, 1);
-    calls.heard_by(f, 2);
-    calls.needs(f, {"B"}, false);
+    calls.heard_by(f, 3);
+    calls.needs(f, {"B", "C"}, false);
     calls.answered(f, "B", call_result{hub::outcome::ok, 4});
     EXPECT_EQ(calls.expire(now), 0u);
     EXPECT_EQ(calls.expire(now + 2s), 2u);

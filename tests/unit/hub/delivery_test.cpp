@@ -251,8 +251,9 @@ TEST_F(delivery_fixture, join_then_publish_counts_every_node_and_excludes) {
     std::vector<std::string> ids{a->id(), c->id(), "ZZZZZZx"};
     std::sort(ids.begin(), ids.end());
     EXPECT_EQ((std::vector<std::string>{list[0].id, list[1].id, list[2].id}), ids);
-    for (auto& m : list)
+    for (auto& m : list) {
         if (m.id != "ZZZZZZx") EXPECT_EQ(m.node, d->node_tag());
+    }
 }
 
 TEST_F(delivery_fixture, user_calls_reach_every_connection_of_the_user_on_every_worker) {

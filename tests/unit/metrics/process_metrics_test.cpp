@@ -1,5 +1,6 @@
 // Tests for metrics/process_metrics.
 #include "metrics/process_metrics.h"
+#include "metrics/exposition.h"
 
 #include <chrono>
 #include <cmath>
@@ -98,9 +99,13 @@ TEST(process_metrics, boot_time_parser_finds_the_btime_row) {
     EXPECT_FALSE(parse_boot_time("cpu 1 2 3\n"));
 }
 
+namespace {
+std::string serialized(process_collector& c, const process_metrics& m) { return serialize(c.collect(m)); }
+}  // namespace
+
 TEST(process_metrics, every_value_read_is_written_with_help_and_type) {
-    std::string out;
-    process_metrics::read().append_to(out);
+    process_collector c;
+    std::string out = serialize(c.collect());
     for (const char* name : {"process_cpu_seconds_total", "process_resident_memory_bytes",
                              "process_virtual_memory_bytes", "process_open_fds",
                              "process_max_fds", "process_start_time_seconds"}) {
@@ -112,12 +117,21 @@ TEST(process_metrics, every_value_read_is_written_with_help_and_type) {
 }
 
 TEST(process_metrics, values_that_could_not_be_read_are_left_out) {
+    process_collector c;
     process_metrics m;
     m.open_fds = 7;
-    std::string out;
-    m.append_to(out);
-    EXPECT_EQ(out,
+    EXPECT_EQ(serialized(c, m),
               "# HELP process_open_fds Number of open file descriptors.\n"
               "# TYPE process_open_fds gauge\n"
               "process_open_fds 7\n");
+    EXPECT_EQ(serialized(c, process_metrics{}), "") << "gone once it cannot be read";
+}
+
+TEST(process_metrics, the_cpu_counter_follows_the_kernels_count) {
+    process_collector c;
+    process_metrics m;
+    m.cpu_seconds = 1.5;
+    EXPECT_NE(serialized(c, m).find("\nprocess_cpu_seconds_total 1.5\n"), std::string::npos);
+    m.cpu_seconds = 4.25;
+    EXPECT_NE(serialized(c, m).find("\nprocess_cpu_seconds_total 4.25\n"), std::string::npos);
 }
