@@ -61,7 +61,7 @@ cluster_bus::cluster_bus(asio::io_context& control, hub::delivery& delivery, met
     : ioc_(control), delivery_(delivery), metrics_(metrics), settings_(std::move(settings)),
       names_(settings_.endpoint.db), self_(delivery.node_tag()), self_channel_(names_.node(self_)),
       all_channel_(names_.all()), presence_(names_, self_, settings_.node_id, settings_.node_ttl),
-      probe_timer_(control), refresh_timer_(control), sweep_timer_(control), leave_timer_(control),
+      probe_timer_(control), refresh_timer_(control), sweep_timer_(control), leave_timer_(control), resubscribe_timer_(control),
       messages_in_(&metrics.cluster_messages.with({"in"})), messages_out_(&metrics.cluster_messages.with({"out"})) {}
 
 cluster_bus::~cluster_bus() = default;
@@ -105,6 +105,7 @@ void cluster_bus::stop() {
     if (stopped_) return;
     stopped_ = true;
     leave_timer_.cancel();
+    resubscribe_timer_.cancel();
     probe_timer_.cancel();
     refresh_timer_.cancel();
     sweep_timer_.cancel();
@@ -130,6 +131,7 @@ void cluster_bus::on_subscriber_up() {
     spdlog::info("cluster: subscriber link to Redis {} up", settings_.endpoint.target.text());
     subscribed_.clear();
     subscriptions_held_ = false;
+    subscription_refused_ = false;
     subscriber_->send({"SUBSCRIBE", self_channel_, all_channel_});
     std::vector<std::string> rooms = presence_.rooms();
     for (std::size_t i = 0; i < rooms.size(); i += subscribe_batch) {
@@ -145,7 +147,14 @@ void cluster_bus::on_subscriber_up() {
     subscriber_->send({"PING"});
 }
 
+// A refused subscription (an ACL's NOPERM) means a channel this node needs is not heard: not in
+// sync, so calls answer 503 and /readyz fails; the link starts over in 5 s (a fixed ACL then
+// takes).
 void cluster_bus::on_subscribed() {
+    if (subscription_refused_) {
+        spdlog::error("cluster: Redis refused a subscription this node needs: not in sync");
+        return resubscribe_later();
+    }
     subscriptions_held_ = true;
     on_subscribed_or_up();
 }
@@ -153,6 +162,19 @@ void cluster_bus::on_subscribed() {
 // In sync once both links are up, the subscriptions hold and the share is written (queued on
 // the command link before anything this node publishes next): calls may go, and the others
 // learn it from the liveness key.
+// Once a refusal is seen, the subscriber link starts over in 5 s: every subscription is asked
+// again (a fixed ACL then takes); meanwhile the others answer 503 for what this node misses.
+void cluster_bus::resubscribe_later() {
+    if (resubscribe_pending_) return;
+    resubscribe_pending_ = true;
+    spdlog::warn("cluster: subscribing again in 5 s");
+    resubscribe_timer_.expires_after(5s);
+    resubscribe_timer_.async_wait([this](boost::system::error_code ec) {
+        resubscribe_pending_ = false;
+        if (!ec && !stopped_) subscriber_->drop(boost::asio::error::access_denied);
+    });
+}
+
 void cluster_bus::on_subscribed_or_up() {
     if (synced_ || !subscriptions_held_ || !command_->up() || !subscriber_->up()) return;
     synced_ = true;

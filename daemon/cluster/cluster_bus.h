@@ -103,6 +103,7 @@ private:
     void on_command_up();
     void on_subscriber_up();
     void on_subscribed();  // the subscriber link's PING came back: every SUBSCRIBE before it holds
+    void resubscribe_later();  // Redis refused one: the subscriber link starts over in 5 s
     void on_subscribed_or_up();
     void on_down(const char* which, boost::system::error_code ec, std::chrono::milliseconds retry_in);
     void update_connected();
@@ -134,7 +135,9 @@ private:
     presence presence_;
     pending_calls calls_;
     std::shared_ptr<redis_link> command_, subscriber_;
-    boost::asio::steady_timer probe_timer_, refresh_timer_, sweep_timer_, leave_timer_;
+    boost::asio::steady_timer probe_timer_, refresh_timer_, sweep_timer_, leave_timer_, resubscribe_timer_;
+    bool subscription_refused_ = false;  // on the current subscriber link, before its PING came back
+    bool resubscribe_pending_ = false;
     std::atomic<bool> connected_{false};
     bool synced_ = false;  // both links up, subscribed, this node's share written: calls may go
     bool subscriptions_held_ = false;

@@ -36,7 +36,9 @@ std::uint64_t cluster_bus::start_call(bool fan_out, const std::string& channel, 
         if (r.outcome == hub::outcome::unavailable) metrics_.cluster_publish_failures.inc();
         done(std::move(r));
     };
-    if (!synced_) {  // no answer could reach us, or our own share is not in Redis
+    // Not in sync, or in sync but our own probe has not come back lately (a wedged path): the
+    // call could not travel or be answered; 503 now rather than after the answer timeout.
+    if (!synced_ || !connected_.load()) {
         counted(call_result{hub::outcome::unavailable});
         return 0;
     }

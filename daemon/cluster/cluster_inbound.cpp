@@ -26,6 +26,8 @@ core::message message_of(const envelope& e) {
 void cluster_bus::on_push(const redisReply& r) {
     if (r.type == REDIS_REPLY_ERROR) {  // an ACL's NOPERM on a channel, say: once per 5 s, counted
         metrics_.messages_dropped.with({"cluster_refused"}).inc();
+        subscription_refused_ = true;
+        if (subscriptions_held_) resubscribe_later();  // a room's, after the rest held
         std::uint64_t suppressed = 0;
         if (refusal_log_.allow(suppressed))
             spdlog::error("cluster: Redis refused a subscription: {}{}", text_of(&r),

@@ -146,17 +146,25 @@ void redis_link::on_ready(std::uint64_t conn, const redisReply* r) {
     if (handlers_.on_up) handlers_.on_up();
 }
 
+// Redis slow or a path that takes bytes and never answers: what waits is bounded. Past it the
+// link is lost like any other (its waiting calls answer 503 now, not minutes later when their
+// callers have retried) and reconnects.
+constexpr std::size_t max_unsent_bytes = 64 * 1024 * 1024;
+constexpr std::size_t max_waiting_replies = 1 << 20;
+
 void redis_link::queue(std::span<const std::string_view> args) {
+    if (out_.size() + in_flight_.size() > max_unsent_bytes || callbacks_.size() > max_waiting_replies)
+        return fail(asio::error::no_buffer_space, conn_);
     append_command(out_, args);
     schedule_write();
 }
 
 void redis_link::command(std::span<const std::string_view> args, reply_fn done) {
-    if (!up_) {
+    if (up_) queue(args);
+    if (!up_) {  // down, or queue() just found the link over its bounds and dropped it
         asio::post(ioc_, [done = std::move(done)] { done(nullptr); });
         return;
     }
-    queue(args);
     callbacks_.push_back(std::move(done));
 }
 

@@ -134,3 +134,35 @@ class ClusterFailures(unittest.IsolatedAsyncioTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ClusterRefusedSubscription(unittest.IsolatedAsyncioTestCase):
+    """Redis's ACL refuses node b the channel of one room (NOPERM): b counts it, the others
+    answer 503 for that room's publishes (b's member there is counted and cannot hear), the rest
+    of the cluster works; once the ACL allows it, b subscribes again by itself."""
+
+    async def test_a_refused_room_channel_is_503_until_the_acl_allows_it(self) -> None:
+        token = secrets.token_urlsafe(18)
+        redis = ch.RedisServer(self.addCleanup)
+        allowed = ["&wsg:0:{all}", "&wsg:0:{n:*}", "&wsg:0:{r:lobby}"]
+        self.assertIn(b"OK", redis.command("ACL", "SETUSER", "gw", "on", ">gw-pass", "~*", "+@all", "resetchannels",
+                                           *allowed))
+        (a,) = ch.start_nodes(redis, 1, token, self.addCleanup)
+        (b,) = ch.start_nodes(redis, 1, token, self.addCleanup, url=f"redis://gw:gw-pass@127.0.0.1:{redis.port}/0",
+                              first=1)
+        socks = []
+        for path in ("/room/lobby", "/room/secret"):
+            socks.append(await websockets.connect(b.url(path), open_timeout=TIMEOUT))
+            self.addAsyncCleanup(socks[-1].close)
+        ch.wait_for(lambda: a.admin.call("GET", "/v1/rooms/secret")[1]["members"] == 1, TIMEOUT, "b's member counted")
+        ch.wait_for(lambda: b.admin.counter("wsgate_messages_dropped_total", reason="cluster_refused") >= 1, TIMEOUT,
+                    "b counts the refusal")
+        status, _ = await asyncio.to_thread(a.admin.call, "POST", "/v1/rooms/secret/messages", b"unheard")
+        self.assertEqual(status, 503, "b's member of secret cannot hear it")
+        self.assertIn("Redis refused a subscription", b.gw.stderr)
+        redis.command("ACL", "SETUSER", "gw", "allchannels")
+        deadline = time.monotonic() + 15
+        while (await asyncio.to_thread(a.admin.call, "POST", "/v1/rooms/secret/messages", b"heard"))[0] != 202:
+            self.assertLess(time.monotonic(), deadline, "b never subscribed again")
+            await asyncio.sleep(0.5)
+        self.assertEqual(await asyncio.wait_for(socks[1].recv(), TIMEOUT), "heard")
