@@ -32,7 +32,10 @@ def med(xs):
 
 def run_errors(r: dict) -> int:
     """Errors that void a run. In fan-out, deliveries still missing at the end (`lost`) are the
-    outcome measured (the fraction reached), not a failure: an overloaded server drops behind."""
+    outcome measured (the fraction reached), not a failure: an overloaded server drops behind.
+    The cluster workload: a publish that never reached every member."""
+    if r.get("cluster"):
+        return sum(x["publishes"] - x["complete"] for x in r["cluster"]["runs"])
     e = (r.get("wsbench") or {}).get("errors", {"total": 1})
     lost = e.get("lost", 0) if r["wsbench"].get("mode") == "fanout" else 0
     return e.get("total", 1) - lost
@@ -42,6 +45,8 @@ def aggregate(run: dict) -> dict:
     """(case, peer) → medians over the repetitions that ran without errors."""
     by: dict = {}
     for r in run["results"]:
+        if r["case"].startswith("cluster-"):
+            continue  # its own figures (sec_cluster)
         by.setdefault((r["case"], r["peer"]), []).append(r)
     agg = {}
     for key, rs in by.items():
@@ -278,12 +283,56 @@ def sec_backend(run, agg):
 
 # ---------------------------------------------------------------- targets
 
+def cluster_medians(run: dict) -> dict | None:
+    """Medians over the repetitions of the cluster workload: per spread (local, remote,
+    remote-small) each figure, and the two ratios."""
+    rs = [r["cluster"] for r in run["results"] if r.get("cluster") and run_errors(r) == 0]
+    if not rs:
+        return None
+    names = ("local", "remote", "remote-small")
+    out = {n: {k: med([r["runs"][i][k] for r in rs]) for k in rs[0]["runs"][i]
+               if isinstance(rs[0]["runs"][i][k], (int, float))} for i, n in enumerate(names)}
+    out["ratio"] = med([r["remote_vs_local_cpu_per_delivery"] for r in rs])
+    out["reps"] = len(rs)
+    return out
+
+
+def sec_cluster(run: dict) -> str:
+    c = cluster_medians(run)
+    failed = [r.get("error") or "incomplete" for r in run["results"]
+              if r["case"].startswith("cluster-") and (r.get("error") or not r.get("cluster") or run_errors(r))]
+    if not c:
+        return "### Cluster\n\n" + ("Failed: " + "; ".join(map(str, failed)) + "\n" if failed else "")
+    rows = [[n, f"{int(c[n]['members']):,}", si(c[n]["deliveries_per_s"]), f"{c[n]['p50_ms']:.1f} ms",
+             f"{c[n]['p99_ms']:.1f} ms", f"{c[n]['server_cpu_us_per_delivery']:.2f} µs",
+             f"{c[n]['redis_cpu_us_per_publish']:.0f} µs"] for n in ("local", "remote", "remote-small")]
+    note = ("bench/cluster_fanout.py: a redis-server and wsgated nodes (Release, `workers: 1`, not "
+            "pinned) on this machine; one room, 64 B publishes at 100/s made through one node's "
+            "control API. *local*: one node holds every member and makes the publishes; *remote*: "
+            "the members are spread over two other nodes, so every delivery crosses Redis; "
+            "*remote-small*: the same with a tenth of the members. Time is from the publish call to "
+            "the last member's frame; server CPU is every node's, per delivery; Redis CPU per "
+            "publish. Remote ÷ local server CPU per delivery: "
+            f"**{c['ratio']:.2f}×**; medians of {c['reps']} repetition(s).")
+    head = ["run", "members", "deliveries/s", "p50 to last", "p99 to last", "server CPU / delivery",
+            "Redis CPU / publish"]
+    return f"### Cluster (3 nodes + Redis)\n\n{note}\n\n{table(head, rows)}\n"
+
+
 def targets(run: dict, agg: dict) -> list[list[str]]:
     g = lambda cid, p: agg.get((cid, p))  # noqa: E731
     out = []
 
     def add(name, value, met):
         out.append([name, value, "–" if met is None else ("met" if met else "**missed**")])
+
+    c = cluster_medians(run) if run else None
+    if c:
+        add("cluster: server CPU per delivery to a remote member ≤ 1.5× a local one", f"{c['ratio']:.2f}×",
+            c["ratio"] <= 1.5)
+        small, large = c["remote-small"]["redis_cpu_us_per_publish"], c["remote"]["redis_cpu_us_per_publish"]
+        add("cluster: Redis CPU per publish independent of the room's size (10× the members ≤ 1.5× the CPU)",
+            f"{small:.0f} → {large:.0f} µs", large <= 1.5 * max(small, 1))
 
     v, b = ratio(g("echo-32-d8-c100", "wsgated"), g("echo-32-d8-c100", "ws"))
     add("echo 32 B depth 8 ≥ 4× Node ws", fr((v, b)), None if v is None else v >= 4)
@@ -393,6 +442,7 @@ def render(run: dict) -> str:
                    "connection (compressor and decompressor state allocated).", "mem", "mem"),
         sec_fanout(run, agg),
         sec_backend(run, agg),
+        sec_cluster(run) if any(c["group"] == "cluster" for c in run["cases"]) else "",
     ]
     lines += [s for s in sections if s]
     errs = [(k, a["errors"]) for k, a in sorted(agg.items()) if a.get("errors")]

@@ -83,6 +83,32 @@ class Report(unittest.TestCase):
         self.assertEqual(verdict["≤ 3 KiB RSS per idle plain connection"], "met")
         self.assertEqual(verdict["TLS handshake ≤ 150 µs of server CPU"], "–")
 
+    def test_cluster_section_and_targets(self):
+        def cluster(ratio, small_us, large_us, complete=100):
+            runs = [dict(spread=sp, nodes=n, members=m, publishes=100, complete=complete, deliveries_per_s=d,
+                         p50_ms=1.0, p99_ms=3.0, server_cpu_us_per_delivery=cpu, redis_cpu_us_per_publish=r)
+                    for sp, n, m, d, cpu, r in (("local", 1, 2000, 200e3, 2.0, 100),
+                                                ("remote", 3, 2000, 190e3, 2.0 * ratio, large_us),
+                                                ("remote", 3, 200, 20e3, 2.5, small_us))]
+            return {"case": "cluster-fanout-2k", "peer": "wsgated", "wsbench": None,
+                    "cluster": {"runs": runs, "remote_vs_local_cpu_per_delivery": ratio,
+                                "redis_cpu_per_publish_small_vs_large_room": [small_us, large_us]}}
+        case = {"id": "cluster-fanout-2k", "group": "cluster", "mode": "cluster", "peers": ["wsgated"]}
+        run = run_of([cluster(1.3, 100, 120), cluster(1.4, 100, 130), cluster(9.0, 100, 900, complete=90)], [case])
+        verdict = {r[0]: (r[1], r[2]) for r in report.targets(run, report.aggregate(run))}
+        # The incomplete repetition (in each of its runs 10 publishes never reached every member) is left out.
+        self.assertEqual(verdict["cluster: server CPU per delivery to a remote member ≤ 1.5× a local one"],
+                         ("1.35×", "met"))
+        self.assertEqual(report.run_errors(run["results"][2]), 30)
+        section = report.sec_cluster(run)
+        self.assertIn("| remote | 2,000 |", section)
+        self.assertIn("**1.35×**", section)
+        bad = run_of([cluster(2.0, 100, 400)], [case])
+        verdict = {r[0]: r[2] for r in report.targets(bad, report.aggregate(bad))}
+        self.assertEqual(verdict["cluster: server CPU per delivery to a remote member ≤ 1.5× a local one"], "**missed**")
+        self.assertEqual(verdict["cluster: Redis CPU per publish independent of the room's size "
+                                 "(10× the members ≤ 1.5× the CPU)"], "**missed**")
+
     def test_page_keeps_hand_written_sections_and_replaces_its_block(self):
         run = run_of([result("echo-32-d8-c100", "wsgated", 800e3, 0.99, 1.2)], [ECHO])
         with tempfile.TemporaryDirectory() as d:
