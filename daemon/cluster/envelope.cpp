@@ -81,9 +81,7 @@ std::optional<envelope> decode(std::string_view in) {
     return e;
 }
 
-bool valid_origin(std::string_view tag) {
-    return tag.size() == protocol::node_tag_size && protocol::valid_connection_id(std::string(tag) + std::string(22, 'A'));
-}
+bool valid_origin(std::string_view tag) { return protocol::valid_node_tag(tag); }
 
 namespace {
 

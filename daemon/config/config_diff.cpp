@@ -44,15 +44,10 @@ bool same_listener(const listen_config& a, const listen_config& b) {
            tls_fields(a.tls) == tls_fields(b.tls);
 }
 
-// Listeners are known by their address; "127.0.0.1:0" may be written twice, so the n-th
-// occurrence of an address is matched with the n-th occurrence in the other file.
 std::map<std::string, listen_config> listeners_by_key(const std::vector<listen_config>& all) {
     std::map<std::string, listen_config> out;
-    std::map<std::string, int> seen;
-    for (const auto& l : all) {
-        int n = seen[l.address]++;
-        out.emplace("[" + l.address + (n ? "#" + std::to_string(n + 1) : "") + "]", l);
-    }
+    auto keys = listener_keys(all);
+    for (std::size_t i = 0; i < all.size(); ++i) out.emplace(keys[i], all[i]);
     return out;
 }
 
@@ -143,6 +138,16 @@ void diff_cluster(differ& d, const cluster_config& a, const cluster_config& b) {
 }
 
 }  // namespace
+
+std::vector<std::string> listener_keys(const std::vector<listen_config>& all) {
+    std::vector<std::string> out;
+    std::map<std::string, int> seen;
+    for (const auto& l : all) {
+        int n = seen[l.address]++;
+        out.push_back("[" + l.address + (n ? "#" + std::to_string(n + 1) : "") + "]");
+    }
+    return out;
+}
 
 std::vector<config_change> diff(const gateway_config& before, const gateway_config& after) {
     std::vector<config_change> out;

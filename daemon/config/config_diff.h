@@ -33,6 +33,10 @@ const char* kind_name(config_change::kind k);
 // max_message_size alone must not move every connection to a new instance.)
 bool same_backend(const backend_config& a, const backend_config& b);
 
+// How listeners are known across files: "[ADDRESS]", or "[ADDRESS#n]" for the n-th listener
+// with that address ("127.0.0.1:0" may be written twice). server/listener_set matches by it.
+std::vector<std::string> listener_keys(const std::vector<listen_config>& all);
+
 // The keys a reload does not apply: they take effect after a restart.
 bool needs_restart(const std::string& key);
 

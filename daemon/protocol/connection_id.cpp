@@ -56,4 +56,8 @@ bool valid_connection_id(std::string_view id) {
     return id.size() == connection_id_size && std::all_of(id.begin(), id.end(), base64url_char);
 }
 
+bool valid_node_tag(std::string_view tag) {
+    return tag.size() == node_tag_size && std::all_of(tag.begin(), tag.end(), base64url_char);
+}
+
 }  // namespace wsgated::protocol

@@ -24,6 +24,8 @@ std::string make_node_tag();
 std::string make_connection_id(std::string_view node_tag);
 // The shape above: exactly 28 characters of the base64url alphabet.
 bool valid_connection_id(std::string_view id);
+// The shape of a node tag: exactly 6 characters of the base64url alphabet.
+bool valid_node_tag(std::string_view tag);
 // The node tag of a valid id.
 inline std::string_view node_tag_of(std::string_view id) { return id.substr(0, node_tag_size); }
 

@@ -8,16 +8,6 @@
 
 namespace wsgated::server {
 
-std::vector<std::string> listener_keys(const std::vector<config::listen_config>& all) {
-    std::vector<std::string> out;
-    std::map<std::string, int> seen;
-    for (const auto& l : all) {
-        int n = seen[l.address]++;
-        out.push_back("[" + l.address + (n ? "#" + std::to_string(n + 1) : "") + "]");
-    }
-    return out;
-}
-
 listener_set::listener_set(boost::asio::io_context& control, std::vector<core::worker*> workers,
                            net::listener::accept_fn on_socket, net::listener::refused_fn on_refused)
     : control_(control), workers_(std::move(workers)), on_socket_(std::move(on_socket)), on_refused_(std::move(on_refused)) {}
@@ -33,7 +23,7 @@ listener_set::entry* listener_set::find(const std::string& key) {
 }
 
 std::string listener_set::bind(const config::gateway_config& cfg) {
-    auto keys = listener_keys(cfg.server.listen);
+    auto keys = config::listener_keys(cfg.server.listen);
     for (std::size_t i = 0; i < keys.size(); ++i) {
         auto l = make(cfg.server.listen[i]);
         if (auto err = l->bind(); !err.empty()) return err;
@@ -51,7 +41,7 @@ void listener_set::start() {
 
 std::string listener_set::prepare(const config::gateway_config& next) {
     pending_.clear();
-    auto keys = listener_keys(next.server.listen);
+    auto keys = config::listener_keys(next.server.listen);
     for (std::size_t i = 0; i < keys.size(); ++i) {
         if (find(keys[i])) continue;
         auto l = make(next.server.listen[i]);
@@ -65,7 +55,7 @@ std::string listener_set::prepare(const config::gateway_config& next) {
 }
 
 void listener_set::commit(const config::gateway_config& next) {
-    auto keys = listener_keys(next.server.listen);
+    auto keys = config::listener_keys(next.server.listen);
     std::vector<entry> kept;
     // A kept address takes its settings in place, a switch between ws and wss included: the TLS
     // context is taken from the listener's settings at each accept, so its socket stays bound.

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config_diff.h"
 #include "config/gateway_config.h"
 #include "net/listener.h"
 
@@ -52,9 +53,5 @@ private:
     std::vector<entry> entries_;
     std::vector<entry> pending_;  // bound by prepare(), started by commit()
 };
-
-// "[ADDRESS]" or "[ADDRESS#n]" for the n-th listener with that address: how listeners are
-// known across files (config/config_diff names them the same way).
-std::vector<std::string> listener_keys(const std::vector<config::listen_config>& all);
 
 }  // namespace wsgated::server

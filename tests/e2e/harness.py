@@ -190,6 +190,19 @@ class Gateway:
                 f.close()
 
 
+_ADMIN_LISTENING = re.compile(r"^admin listening on (\S+):(\d+) \(http\)$")
+
+
+def admin_base(gw: Gateway) -> str:
+    """http://HOST:PORT of the gateway's admin listener, from its "admin listening on" line."""
+    for line in gw.lines:
+        rec = parse_log_line(line)
+        m = rec and _ADMIN_LISTENING.search(rec["msg"])
+        if m:
+            return f"http://{m[1]}:{m[2]}"
+    raise AssertionError(f"no 'admin listening on' line in the log:\n{gw.stderr}")
+
+
 def temp_dir(cleanup=None) -> str:
     d = tempfile.mkdtemp(prefix="wsgated-e2e-")
     if cleanup:

@@ -50,7 +50,6 @@ import harness
 
 TIMEOUT = 10.0  # seconds for any single step
 HANG = object()  # an answer: the hook never answers (until the test ends)
-_ADMIN_LISTENING = re.compile(r"^admin listening on (\S+):(\d+) \(http\)$")
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy from env
 
 
@@ -212,13 +211,7 @@ class Admin:
 
     def __init__(self, gw: harness.Gateway, token: str):
         self.token = token
-        for line in gw.stderr.splitlines():
-            rec = harness.parse_log_line(line)
-            m = rec and _ADMIN_LISTENING.search(rec["msg"])
-            if m:
-                self.base = f"http://{m[1]}:{m[2]}"
-                return
-        raise AssertionError(f"no 'admin listening on' line in the log:\n{gw.stderr}")
+        self.base = harness.admin_base(gw)
 
     def call(self, method: str, path: str, body: bytes | None = None,
              content_type: str = "text/plain; charset=utf-8"):

@@ -42,7 +42,6 @@ DASHBOARD = HERE.parent.parent / "docs" / "grafana-dashboard.json"
 TIMEOUT = 10.0
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy from env
-_ADMIN_LISTENING = re.compile(r"admin listening on (\S+):(\d+) \(http\)$")
 
 # ------------------------------------------------------------------------------ PromQL tokenizer
 
@@ -496,11 +495,7 @@ class DashboardMetricsTest(unittest.TestCase):
                 f'routes:\n  - path: "{ROUTE}"\n    backend: echo\n    rooms: ["room:{{room}}"]\n'
                 "  - path: /app\n    backend: app\n")
         cls.gw = harness.start_gateway(yaml, cls.addClassCleanup)
-        m = next((_ADMIN_LISTENING.search(line) for line in cls.gw.lines
-                  if _ADMIN_LISTENING.search(line)), None)
-        if not m:
-            raise AssertionError(f"no admin listener in the log:\n{cls.gw.stderr}")
-        cls.admin = f"http://{m[1]}:{m[2]}"
+        cls.admin = harness.admin_base(cls.gw)
         addr = cls.gw.addr(0)
         # Traffic, so that labelled series appear: a connection that stays open and echoes a
         # message, and a refused handshake (no route: 404, reason not_found).

@@ -56,7 +56,6 @@ TIMEOUT = 10.0  # seconds for any single step
 TOKEN = secrets.token_urlsafe(18)
 CONNECTION_ID = re.compile(r"^[A-Za-z0-9_-]{28}$")
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy from env
-_ADMIN_LISTENING = re.compile(r"admin listening on (\S+):(\d+) \(http\)$")
 _OPEN = re.compile(r"connection (\S+) open route=(\S+) remote=(\S+)")
 
 
@@ -102,11 +101,7 @@ class GatewayCase(unittest.IsolatedAsyncioTestCase):
 
     def start_gateway(self, yaml: str) -> harness.Gateway:
         self.gw = harness.start_gateway(yaml, self.addCleanup)
-        m = next((_ADMIN_LISTENING.search(line) for line in self.gw.lines
-                  if _ADMIN_LISTENING.search(line)), None)
-        if not m:
-            raise AssertionError(f"no admin listener in the log:\n{self.gw.stderr}")
-        self.admin = f"http://{m[1]}:{m[2]}"
+        self.admin = harness.admin_base(self.gw)
         return self.gw
 
     def fail_with_logs(self, e: BaseException):
