@@ -328,8 +328,10 @@ http_backend::http_backend(const config::backend_config& cfg, const config::gate
     http_pool_options o;
     o.endpoint = cfg.endpoint;
     o.timeout = cfg.timeout;
-    // A reply larger than the send queue would close the client as a slow consumer anyway.
-    o.body_limit = std::max<std::uint64_t>(gw.server.limits.send_queue, 64 * 1024);
+    // The largest reply a client could take: one message of max_message_size always gets
+    // through (ws/outbound), more than the send queue would close it as a slow consumer.
+    const auto& lim = gw.server.limits;
+    o.body_limit = std::max<std::uint64_t>({lim.send_queue, lim.max_message_size, 64 * 1024});
     o.in_flight = &state.backend_in_flight;
     auto budget = std::make_shared<connection_budget>(cfg.max_connections);
     pools_ = std::make_unique<core::per_worker<http_pool>>(state, [&](unsigned, auto& ioc) {

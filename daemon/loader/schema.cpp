@@ -65,7 +65,7 @@ constexpr std::array table{
         .default_text = "1MiB", .min = 1,
         .doc = "Largest message, after decompression; a larger one closes 1009."},
     schema_entry{.path = "server.limits.send_queue", .kind = size, .default_text = "4MiB",
-        .min = 1, .doc = "Bytes queued to one client and not yet taken by its socket; beyond it closes 1008 (slow consumer), or drops the TCP connection of a client that keeps pinging without reading."},
+        .min = 1, .doc = "Bytes queued to one client behind the write in flight and not yet taken by its socket; beyond it closes 1008 (slow consumer), or drops the TCP connection of a client that keeps pinging without reading. One message of up to `max_message_size` always gets through on its own."},
     schema_entry{.path = "server.limits.messages_per_second", .kind = integer,
         .default_text = "0", .max = 1'000'000'000,
         .doc = "Per-connection token bucket (burst = 2x); 0 = off."},

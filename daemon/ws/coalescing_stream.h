@@ -116,9 +116,13 @@ public:
     void unread(std::string_view bytes) { inbox_.insert(inbox_.end(), bytes.begin(), bytes.end()); }
 
     // Bytes accepted but not yet taken by the socket.
-    std::size_t buffered() const {
-        return pending_.size() + pending_shared_bytes_ + sending_.size() + sending_shared_bytes_;
-    }
+    std::size_t buffered() const { return pending_.size() + pending_shared_bytes_ + in_flight(); }
+
+    // Bytes of the write in flight: what send_queue does not count (see ws/outbound's fits()).
+    std::size_t in_flight() const { return sending_.size() + sending_shared_bytes_; }
+
+    // Beast 1.81 echoes a close code ≥ 5000 (undefined, RFC 6455 §7.4.2: fail 1002): the code its echo carries.
+    void replace_close_code(std::uint16_t code) { close_code_ = code; }
 
     // Starts writing what is pending, unless a write is in flight (its completion goes on).
     void flush() {
@@ -196,7 +200,12 @@ public:
             [this](auto h, const ConstBufferSequence& b) {
                 std::size_t n = 0;
                 for (auto piece : boost::beast::buffers_range_ref(b)) {
-                    append({static_cast<const char*>(piece.data()), piece.size()});
+                    auto bytes = static_cast<const unsigned char*>(piece.data());
+                    append({reinterpret_cast<const char*>(bytes), piece.size()});
+                    if (close_code_ && n == 0 && piece.size() >= 4 && bytes[0] == 0x88 && !failed_) {
+                        auto at = pending_.end() - static_cast<std::ptrdiff_t>(piece.size()) + 2;  // unmasked
+                        at[0] = static_cast<char>(close_code_ >> 8), at[1] = static_cast<char>(close_code_);
+                    }
                     n += piece.size();
                 }
                 error_code ec = failed_ ? error_ : error_code{};
@@ -373,6 +382,7 @@ private:
     bool writing_ = false;
     bool flush_posted_ = false;
     bool failed_ = false;
+    std::uint16_t close_code_ = 0;
 };
 
 // Beast's close ends with a teardown (TCP shutdown, or TLS close_notify then shutdown): the
@@ -385,16 +395,6 @@ void async_teardown(boost::beast::role_type role, coalescing_stream<Next>& strea
         using boost::beast::websocket::async_teardown;
         async_teardown(role, stream.next_layer(), std::move(h));
     });
-}
-
-// Closes the connection under a websocket stream at once, with no close handshake (a dead or
-// hostile peer): the bare socket of a plain session, or the TCP stream under TLS.
-template <class WsStream>
-void drop_connection(WsStream& ws) {
-    auto& lowest = boost::beast::get_lowest_layer(ws);
-    boost::system::error_code ignored;
-    if constexpr (requires { lowest.socket(); }) lowest.socket().close(ignored);
-    else lowest.close(ignored);
 }
 
 }  // namespace wsgated::ws

@@ -42,6 +42,27 @@ bool offers_deflate(const upgrade_request& req) {
     return false;
 }
 
+bool first_offer_names_server_window(const upgrade_request& req) {
+    auto it = req.find(http::field::sec_websocket_extensions);
+    if (it == req.end()) return false;
+    for (auto offer : text::split(it->value(), ',')) {
+        auto params = text::split(offer, ';');
+        if (params.empty() || !boost::beast::iequals(text::trim(params.front()), "permessage-deflate")) continue;
+        for (auto param : params)
+            if (boost::beast::iequals(text::trim(param.substr(0, param.find('='))), "server_max_window_bits"))
+                return true;
+        return false;  // the first offer is the one Beast answers
+    }
+    return false;
+}
+
+void complete_deflate_answer(boost::beast::websocket::response_type& res) {
+    auto it = res.find(http::field::sec_websocket_extensions);
+    if (it == res.end() || it->value().find("server_max_window_bits") != std::string_view::npos) return;
+    // Beast names every window under 15; one it left out is 15.
+    res.set(http::field::sec_websocket_extensions, std::string(it->value()) + "; server_max_window_bits=15");
+}
+
 boost::beast::websocket::permessage_deflate deflate_options(const config::compression_config& c) {
     boost::beast::websocket::permessage_deflate pmd;
     pmd.server_enable = c.enabled;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <boost/beast/websocket/option.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "config/gateway_config.h"
 #include "ws/upgrade.h"
@@ -20,6 +21,13 @@ void drop_unanswerable_deflate_offers(upgrade_request& req);
 // the connection's data). A wrong "yes" only costs speed; a wrong "no" cannot happen for an
 // offer Beast would take, and even then RFC 7692 §6 lets a server send uncompressed messages.
 bool offers_deflate(const upgrade_request& req);
+
+// Beast takes the first permessage-deflate offer only. When that offer names
+// server_max_window_bits, accepting it means answering with it (RFC 7692 §7.1.2.1), but Beast
+// leaves the parameter out when the window is 15 (its default): complete_deflate_answer puts it
+// back in the 101.
+bool first_offer_names_server_window(const upgrade_request& req);
+void complete_deflate_answer(boost::beast::websocket::response_type& res);
 
 // The route's `compression` block as Beast's option (threshold included).
 boost::beast::websocket::permessage_deflate deflate_options(const config::compression_config& c);

@@ -17,6 +17,7 @@ public:
     bool empty() const { return head_ == items_.size(); }
     std::size_t size() const { return items_.size() - head_; }
     T& front() { return items_[head_]; }
+    const T& front() const { return items_[head_]; }
     void push_back(T v) { items_.push_back(std::move(v)); }
 
     void pop_front() {

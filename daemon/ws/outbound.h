@@ -54,6 +54,9 @@ public:
         send_queue_ = std::max(n, held());
     }
     std::size_t send_queue() const { return send_queue_; }
+    // More waits behind the write in flight than send_queue allows (a client that pings and
+    // never reads: each pong is queued).
+    bool over_queue() const { return waiting() > send_queue_; }
 
     // over_limit: the message was dropped (counted; a written callback hears false) and the
     // session must close the client as a slow consumer.
@@ -126,12 +129,17 @@ private:
         return verdict::over_limit;
     }
 
-    // Never an unbounded buffer: what is queued and not yet taken by the socket stays within
-    // server.limits.send_queue.
+    // Never an unbounded buffer: what waits behind the write in flight stays within
+    // server.limits.send_queue. The write in flight is not counted, so one message of any size
+    // the limits let in (max_message_size, a publish's body) always gets through on its own.
     std::size_t held() const { return queued_bytes_ + ws_.next_layer().buffered(); }
+    std::size_t waiting() const {
+        std::size_t writing = ws_.next_layer().in_flight() + (writing_ && !queue_.empty() ? queue_.front().data->size() : 0);
+        return held() - std::min(held(), writing);
+    }
     bool fits(std::size_t n) {
         if (send_queue_ > target_ && held() <= target_) send_queue_ = target_;  // drained: the reload's bound
-        return held() + n <= send_queue_;
+        return held() == 0 || waiting() + n <= send_queue_;
     }
 
     void do_write() {

@@ -23,7 +23,6 @@ void session<Stream>::run(upgrade_request&& req, std::string subprotocol, int ve
     ws_.next_layer().unread(early_bytes_);
     std::string().swap(early_bytes_);
     const auto& lim = config().server.limits;
-    apply_stream_options(ws_, lim, route().compression, std::move(subprotocol));
     ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
         on_control(kind, payload);  // only called inside our own read, which holds a reference
     });
@@ -31,11 +30,14 @@ void session<Stream>::run(upgrade_request&& req, std::string subprotocol, int ve
     // HyBi-08..12 use the same handshake as version 13; Beast only speaks 13.
     if (version == 8) req.set(beast::http::field::sec_websocket_version, "13");
     bool direct = true;  // we frame data ourselves unless Beast must compress
+    bool name_server_window = false;
     if (route().compression.enabled) {
         drop_unanswerable_deflate_offers(req);
         // Beast accepts any offer left: then it must frame (compress) the data itself.
         direct = !offers_deflate(req);
+        name_server_window = first_offer_names_server_window(req);
     }
+    apply_stream_options(ws_, lim, route().compression, std::move(subprotocol), name_server_window);
     out_.start(direct, [](void* self, error_code ec) { static_cast<session*>(self)->finish(ec); }, this);
     ws_.async_accept(req, beast::bind_front_handler(&session::on_accept, this->shared_from_this()));
 }
@@ -117,7 +119,7 @@ void session<Stream>::on_heartbeat(error_code ec) {
 template <class Stream>
 void session<Stream>::on_control(websocket::frame_type kind, beast::string_view) {
     auto now = heartbeat::clock::now();
-    if (kind == websocket::frame_type::ping && ws_.next_layer().buffered() > out_.send_queue()) {
+    if (kind == websocket::frame_type::ping && out_.over_queue()) {
         // Beast answers each ping with a pong and, the coalescing layer taking writes at once,
         // reads on: a client that pings and never reads would grow our buffer without bound.
         // Over send_queue it is a slow consumer; a close frame would only queue behind, so the
@@ -126,6 +128,10 @@ void session<Stream>::on_control(websocket::frame_type kind, beast::string_view)
         spdlog::debug("connection {}: pings while {} bytes wait to be read, dropped", facts_.id,
                       ws_.next_layer().buffered());
         return drop_tcp();
+    }
+    if (kind == websocket::frame_type::close && ws_.reason().code >= 5000) {
+        bad_close_code_ = true;  // Beast checks the rest (1004-1006, 1015, 1016-2999, < 1000)
+        ws_.next_layer().replace_close_code(protocol::close_protocol_error.code);
     }
     if (kind != websocket::frame_type::pong) return heartbeat_.on_activity(now);
     if (auto rtt = heartbeat_.on_pong(now))
@@ -263,6 +269,7 @@ void session<Stream>::finish(error_code ec) {
     to(phase::finished);
     auto reason = ws_.reason();
     std::uint16_t code = reason.code != websocket::close_code::none ? reason.code : 1006;
+    if (bad_close_code_) code = protocol::close_protocol_error.code, reason.reason.clear();
     spdlog::debug("connection {} closed code={}{}", facts_.id, code,
                   ec != websocket::error::closed ? " (" + ec.message() + ")" : std::string());
     leave_hub();

@@ -97,7 +97,12 @@ private:
     void arm_close_deadline();
 
     void to(phase next) { phase_.to(next); }
-    void drop_tcp() { drop_connection(ws_); }  // at once, no close handshake
+    void drop_tcp() {  // at once, no close handshake: the bare socket, or the TCP stream under TLS
+        boost::system::error_code ignored;
+        auto& lowest = boost::beast::get_lowest_layer(ws_);
+        if constexpr (requires { lowest.socket(); }) lowest.socket().close(ignored);
+        else lowest.close(ignored);
+    }
 
     const config::gateway_config& config() const { return snapshot_->config(); }
     const config::route_config& route() const { return *facts_.route; }
@@ -110,6 +115,7 @@ private:
     bool holding_ = false;  // a message read while moving waits in buffer_ for the new one
     bool pinging_ = false;  // Beast allows one ping in flight
     bool in_hub_ = false;   // entered hub::delivery, not yet left
+    bool bad_close_code_ = false;  // the client's close frame had a code Beast lets by (≥ 5000): 1002
     std::shared_ptr<session> paused_self_;  // while a backend paused reading (deliver)
     std::size_t held_ = 0;                  // the held message's size in buffer_
     core::worker& worker_;

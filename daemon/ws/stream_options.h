@@ -1,6 +1,7 @@
 // stream_options: how a session's websocket stream is set up for its route before the 101:
 // timeouts (ours, not Beast's idle pings), permessage-deflate's knobs, the message size limit,
-// no automatic fragmentation, and the 101's Server and Sec-WebSocket-Protocol fields.
+// no automatic fragmentation, and the 101's Server, Sec-WebSocket-Protocol and (see
+// ws/deflate_offer) Sec-WebSocket-Extensions fields.
 //
 // A template over the websocket stream, included only by ws/session.cpp (Beast's websocket
 // templates stay in one translation unit). Runs on the session's worker.
@@ -18,7 +19,7 @@ namespace wsgated::ws {
 
 template <class WsStream>
 void apply_stream_options(WsStream& ws, const config::limits_config& lim, const config::compression_config& deflate,
-                          std::string subprotocol) {
+                          std::string subprotocol, bool name_server_window) {
     namespace beast = boost::beast;
     namespace websocket = beast::websocket;
     if constexpr (requires { beast::get_lowest_layer(ws).expires_never(); })
@@ -31,8 +32,10 @@ void apply_stream_options(WsStream& ws, const config::limits_config& lim, const 
     ws.set_option(deflate_options(deflate));
     ws.read_message_max(lim.max_message_size);
     ws.auto_fragment(false);
-    ws.set_option(websocket::stream_base::decorator([proto = std::move(subprotocol)](websocket::response_type& res) {
+    ws.set_option(websocket::stream_base::decorator([proto = std::move(subprotocol),
+                                                     name_server_window](websocket::response_type& res) {
         res.set(beast::http::field::server, "wsgated/" WSGATED_VERSION);
+        if (name_server_window) complete_deflate_answer(res);
         if (!proto.empty()) res.set(beast::http::field::sec_websocket_protocol, proto);
     }));
 }

@@ -251,11 +251,10 @@ def validate_pmd_response(offers: list[str],
         elif op.get("server_max_window_bits") is not None:
             want = int(op["server_max_window_bits"])
             got = seen.get("server_max_window_bits")
-            if got is None and want < 15:
-                why = (f"offer asked for server_max_window_bits={want}, response lacks it (so the "
-                       "server may use 15 bits)")
-            elif got is None:
-                pass   # 15 asked, 15 implied: equivalent, but see .notes
+            if got is None:   # RFC 7692 §7.1.2.1: accepting that offer means answering with it
+                why = (f"offer asked for server_max_window_bits={want}, response lacks it "
+                       "(RFC 7692 §7.1.2.1: the server accepts it by including it; strict clients "
+                       "such as Python websockets fail the handshake)")
             elif int(got) > want:
                 why = (f"offer asked for server_max_window_bits={want}, response says {got} "
                        "(RFC 7692 §7.1.2.1: same or smaller value)")
@@ -264,9 +263,6 @@ def validate_pmd_response(offers: list[str],
                    "(RFC 7692 §7.1.2.2)")
         if why is None:
             d = Deflate(response=response)
-            if op.get("server_max_window_bits") and "server_max_window_bits" not in seen:
-                d.notes.append("offer asked for server_max_window_bits=15, the response omits it "
-                               "(RFC 7692 §7.1.2.1 accepts by including it; 15 is implied anyway)")
             d.server_no_context_takeover = "server_no_context_takeover" in seen
             d.client_no_context_takeover = "client_no_context_takeover" in seen
             if seen.get("server_max_window_bits"):

@@ -6,9 +6,10 @@
 // max_message_size (1009).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import {
   startGateway, echoConfig, rawHttp, upgradeRequest, clientFrame, parseFrame, openWs, collect,
-  sleep, metrics, metricValue, waitForMetric, rssBytes, readFrame,
+  sleep, metrics, metricValue, waitForMetric, rssBytes, readFrame, adminRequest,
 } from './harness.mjs';
 
 const T = { timeout: 60000 };
@@ -319,4 +320,78 @@ test('max_message_size: 1KiB: 1024 bytes echo, 1025 bytes close 1009 (also when 
   assert.equal(metricValue(m, 'wsgate_messages_received_total', { route: '/echo' }), 1);
   assert.equal(metricValue(m, 'wsgate_bytes_received_total'), 1024);
   await waitForMetric(gw, 'wsgate_connections', { route: '/echo' }, (v) => v === 0, 5000);
+});
+
+// ---------------------------------------------------------------- send_queue and one large message
+// SPEC §3: send_queue bounds what waits behind the write in flight, so one message of up to
+// max_message_size gets through whatever send_queue says: with the default 4 MiB send_queue and
+// max_message_size 16MiB an 8 MiB message echoes (uncompressed, compressed, through an http
+// backend) and an 8 MiB publish reaches its member. A client that reads nothing is still closed:
+// a second 8 MiB reply waits behind the first.
+test('send_queue 4MiB (default), max_message_size 16MiB: one 8 MiB message echoes and publishes; a second one behind it closes 1008', { timeout: 120000 }, async (t) => {
+  const backend = http.createServer((req, res) => {
+    const parts = [];
+    req.on('data', (d) => parts.push(d));
+    req.on('end', () => {
+      if (req.headers['wsgate-event'] !== 'message') { res.writeHead(204); return res.end(); }
+      res.writeHead(200, { 'Content-Type': req.headers['content-type'] || 'application/octet-stream' });
+      res.end(Buffer.concat(parts));
+    });
+  });
+  await new Promise((r) => backend.listen(0, '127.0.0.1', r));
+  t.after(() => backend.close());
+  const gw = await startGateway(t, `server:
+  workers: 2
+  listen: [{address: "127.0.0.1:0"}]
+  log: {level: info}
+  limits: {max_message_size: 16MiB}
+admin:
+  listen: "127.0.0.1:0"
+  token: big-message-token
+backends:
+  app: {type: http, url: "http://127.0.0.1:${backend.address().port}/ws", timeout: 30s}
+routes:
+  - path: /echo
+    backend: echo
+  - path: /deflate
+    backend: echo
+    compression: {enabled: true, threshold: 0}
+  - path: /http
+    backend: app
+  - path: /room
+    backend: echo
+    rooms: [big]
+`);
+  const big = Buffer.alloc(8 * 1024 * 1024);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 131 + (i >> 12)) & 0xff;
+  for (const path of ['/echo', '/deflate', '/http']) {
+    const ws = await openWs(t, gw.url(0, path));
+    const c = collect(ws);
+    ws.send(big);
+    const got = await c.next(30000);
+    assert.ok(Buffer.isBuffer(got.data) && got.data.equals(big), `${path}: the 8 MiB message came back whole`);
+    ws.close(1000);
+    assert.equal((await c.closed(10000)).code, 1000, `${path}: a clean close after it`);
+  }
+  const member = await openWs(t, gw.url(0, '/room'));
+  const mc = collect(member);
+  await sleep(200);
+  const res = await adminRequest(gw, 'POST', '/v1/rooms/big/messages', {
+    headers: { 'Content-Type': 'application/octet-stream', Authorization: 'Bearer big-message-token' }, body: big,
+  });
+  assert.equal(res.status, 202, `publish: ${res.status} ${res.body}`);
+  const pub = await mc.next(30000);
+  assert.ok(pub.data.equals(big), 'the 8 MiB publish arrived whole');
+  let m = await metrics(gw);
+  assert.equal(metricValue(m, 'wsgate_slow_consumer_closes_total', {}, 0), 0, 'no slow consumer so far');
+
+  // A raw client that never reads: the first reply may fill the socket, the second waits behind
+  // it and is over send_queue: 1008 (the TCP connection may be dropped instead, counted alike).
+  const raw = await rawHttp(gw.addr(0), upgradeRequest({ path: '/echo' }), { keepOpen: true, ms: 10000 });
+  t.after(() => raw.conn.destroy());
+  assert.equal(raw.status, 101);
+  raw.conn.sock.pause();
+  const frame = clientFrame(0x2, big);
+  for (let i = 0; i < 4; i++) raw.conn.sock.write(frame);
+  await waitForMetric(gw, 'wsgate_slow_consumer_closes_total', {}, (v) => v >= 1, 30000);
 });

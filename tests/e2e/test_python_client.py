@@ -58,6 +58,21 @@ class EchoTest(unittest.IsolatedAsyncioTestCase):
             for i in range(500):
                 self.assertEqual(await asyncio.wait_for(ws.recv(), TIMEOUT), f"m{i}")
 
+    async def test_deflate_offer_with_server_window_15_is_answered_with_it(self) -> None:
+        # websockets checks the answer strictly (RFC 7692 §7.1.2.1): an offer naming
+        # server_max_window_bits must be accepted by naming it, 15 too.
+        from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+        gw = harness.start_gateway(harness.echo_config(routes=(
+            "  - path: /deflate\n    backend: echo\n"
+            "    compression: {enabled: true, threshold: 0}\n")), self.addCleanup)
+        for bits in (15, 12):
+            offer = ClientPerMessageDeflateFactory(server_max_window_bits=bits)
+            async with websockets.connect(gw.url(0, "/deflate"), extensions=[offer],
+                                          compression=None, open_timeout=TIMEOUT) as ws:
+                answer = ws.response_headers["Sec-WebSocket-Extensions"]
+                self.assertIn(f"server_max_window_bits={bits}", answer)
+                self.assertEqual(await self.round_trip(ws, "x" * 5000), "x" * 5000)
+
     async def test_unknown_path_is_rejected_404(self) -> None:
         with self.assertRaises(websockets.exceptions.InvalidStatusCode) as cm:
             await websockets.connect(self.gw.url(0, "/nope"), open_timeout=TIMEOUT)

@@ -60,7 +60,7 @@ ws_outcome serve(const ws_setup& setup, std::string_view client_bytes) {
     beast::test::stream remote(ioc);  // the client's end: collects what the server writes
     websocket::stream<beast::test::stream> ws(ioc);
     ws.next_layer().connect(remote);
-    ws::apply_stream_options(ws, setup.limits, setup.compression, "");
+    ws::apply_stream_options(ws, setup.limits, setup.compression, "", false);
 
     bool done = false;
     error_code ec;

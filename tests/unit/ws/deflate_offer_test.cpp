@@ -48,3 +48,28 @@ TEST(deflate_offer, offers_deflate_finds_the_extension_by_name) {
     EXPECT_TRUE(offers("permessage-deflate"));
     EXPECT_TRUE(offers("x-webkit-deflate-frame, Permessage-Deflate ; client_max_window_bits"));
 }
+
+TEST(deflate_offer, the_first_offer_decides_whether_the_answer_names_the_server_window) {
+    auto names = [](const char* v) {
+        ws::upgrade_request req{http::verb::get, "/", 11};
+        req.set(http::field::sec_websocket_extensions, v);
+        return ws::first_offer_names_server_window(req);
+    };
+    EXPECT_TRUE(names("permessage-deflate; server_max_window_bits=15"));
+    EXPECT_TRUE(names("x-webkit-deflate-frame, permessage-deflate; client_max_window_bits; Server_Max_Window_Bits = 12"));
+    EXPECT_FALSE(names("permessage-deflate; client_max_window_bits, permessage-deflate; server_max_window_bits=15"));
+    EXPECT_FALSE(names("permessage-deflate"));
+}
+
+TEST(deflate_offer, an_answer_without_the_server_window_gets_15) {
+    boost::beast::websocket::response_type res;
+    res.set(http::field::sec_websocket_extensions, "permessage-deflate; client_max_window_bits=15");
+    ws::complete_deflate_answer(res);
+    EXPECT_EQ(res[http::field::sec_websocket_extensions], "permessage-deflate; client_max_window_bits=15; server_max_window_bits=15");
+    res.set(http::field::sec_websocket_extensions, "permessage-deflate; server_max_window_bits=10");
+    ws::complete_deflate_answer(res);
+    EXPECT_EQ(res[http::field::sec_websocket_extensions], "permessage-deflate; server_max_window_bits=10");
+    boost::beast::websocket::response_type declined;  // no extension: nothing to complete
+    ws::complete_deflate_answer(declined);
+    EXPECT_EQ(declined.find(http::field::sec_websocket_extensions), declined.end());
+}

@@ -214,6 +214,40 @@ TEST_F(session_fixture, a_client_close_is_answered_with_the_same_code_and_the_co
     EXPECT_EQ(state.metrics.connections.with({"/echo"}).value(), 0);
 }
 
+// RFC 6455 §7.4.2 defines no code of 5000 or more: the connection fails 1002, the code is never
+// echoed (Beast 1.81 would echo it).
+TEST_F(session_fixture, a_close_code_of_5000_or_more_fails_1002_and_is_not_echoed) {
+    start();
+    for (std::uint16_t code : {5000, 65535}) {
+        send(client_frame(8, close_payload(code)));
+        auto f = next_frame();
+        EXPECT_EQ(f.opcode, 8);
+        EXPECT_EQ(code_of(f), 1002) << code;
+        EXPECT_EQ(f.payload.size(), 2u);
+        EXPECT_TRUE(run_until([&] { pump(); return eof_; }));
+        client.close();
+        rx.clear();
+        eof_ = false;
+        EXPECT_TRUE(run_until([&] { return delivery->connections() == 0; }));
+        open_session();
+    }
+    // A valid code is still echoed as it came.
+    send(client_frame(8, close_payload(4999)));
+    EXPECT_EQ(code_of(next_frame()), 4999);
+}
+
+// One message larger than send_queue gets through when nothing else waits (SPEC §3): the bound
+// is on what waits behind the write in flight.
+TEST_F(session_fixture, one_message_larger_than_send_queue_gets_through_when_nothing_waits_behind_it) {
+    start("send_queue: 64KiB, max_message_size: 1MiB");
+    std::string big(256 * 1024, 'z');
+    send(client_frame(2, big));
+    auto f = next_frame();
+    EXPECT_EQ(f.opcode, 2);
+    EXPECT_EQ(f.payload.size(), big.size());
+    EXPECT_EQ(state.metrics.slow_consumer_closes.value(), 0u);
+}
+
 TEST_F(session_fixture, a_drain_closes_1001) {
     start();
     worker.drain_all();
