@@ -21,7 +21,6 @@ constexpr auto probe_fresh = 3s;  // connected() while the last probe came back 
 // error. Both links are dropped and reconnected rather than left unready for good.
 constexpr auto probe_stale = 6s;
 constexpr auto sweep_every = 250ms;
-constexpr std::size_t subscribe_batch = 256;  // channels per SUBSCRIBE command on a resubscribe
 
 net::backoff_policy redis_backoff() {
     net::backoff_policy p;
@@ -36,11 +35,10 @@ net::backoff_policy redis_backoff() {
 
 bus_settings settings_from(const config::cluster_config& c) {
     bus_settings s;
-    s.endpoint.target.host = c.redis_host;
-    s.endpoint.target.port = std::to_string(c.redis_port);
-    s.endpoint.user = c.redis_user;
-    s.endpoint.password = c.redis_password;
-    s.endpoint.db = c.redis_db;
+    redis_endpoint e;
+    e.user = c.redis_user;
+    e.password = c.redis_password;
+    e.db = c.redis_db;
     if (c.redis_tls) {
         auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
         tls->set_options(asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
@@ -49,7 +47,12 @@ bus_settings settings_from(const config::cluster_config& c) {
         if (c.tls_ca_file.empty()) tls->set_default_verify_paths(ec);
         else tls->load_verify_file(c.tls_ca_file, ec);
         if (ec) spdlog::error("cluster: TLS CAs for Redis: {}", ec.message());
-        s.endpoint.tls = std::move(tls);
+        e.tls = std::move(tls);
+    }
+    for (const auto& seed : c.redis_seeds) {
+        e.target.host = seed.host;
+        e.target.port = std::to_string(seed.port);
+        s.seeds.push_back(e);
     }
     s.node_id = c.node_id;
     s.node_ttl = c.node_ttl;
@@ -59,30 +62,36 @@ bus_settings settings_from(const config::cluster_config& c) {
 cluster_bus::cluster_bus(asio::io_context& control, hub::delivery& delivery, metrics::gateway_metrics& metrics,
                          bus_settings settings)
     : ioc_(control), delivery_(delivery), metrics_(metrics), settings_(std::move(settings)),
-      names_(settings_.endpoint.db), self_(delivery.node_tag()), self_channel_(names_.node(self_)),
+      names_(settings_.seeds.front().db), self_(delivery.node_tag()), self_channel_(names_.node(self_)),
       all_channel_(names_.all()), presence_(names_, self_, settings_.node_id, settings_.node_ttl),
       probe_timer_(control), refresh_timer_(control), sweep_timer_(control), leave_timer_(control), resubscribe_timer_(control),
+      rewrite_timer_(control),
       messages_in_(&metrics.cluster_messages.with({"in"})), messages_out_(&metrics.cluster_messages.with({"out"})) {}
 
 cluster_bus::~cluster_bus() = default;
 
 void cluster_bus::start() {
-    auto down = [this](const char* which) {
-        return [this, which](boost::system::error_code ec, std::chrono::milliseconds retry) { on_down(which, ec, retry); };
+    redis_shards::handlers h;
+    h.on_commands_up = [this] { on_command_up(); };
+    h.on_subscriber_up = [this] { on_subscriber_up(); };
+    h.on_subscribed = [this] { on_subscribed(); };
+    h.on_reshaped = [this] { on_reshaped(); };
+    h.on_down = [this](const char* which, boost::system::error_code ec, std::chrono::milliseconds retry) {
+        on_down(which, ec, retry);
     };
-    command_ = redis_link::create(ioc_, settings_.endpoint, redis_backoff(), false,
-                                  {[this] { on_command_up(); }, down("command"), nullptr});
-    subscriber_ = redis_link::create(ioc_, settings_.endpoint, redis_backoff(), true,
-                                     {[this] { on_subscriber_up(); }, down("subscriber"),
-                                      [this](const redisReply& r) { on_push(r); }});
-    command_->start();
-    subscriber_->start();
+    h.on_push = [this](const redisReply& r) { on_push(r); };
+    redis_ = std::make_unique<redis_shards>(
+        ioc_, settings_.seeds, redis_backoff(), std::move(h),
+        redis_shards::counters{&metrics_.cluster_redirects.with({"moved"}), &metrics_.cluster_redirects.with({"ask"})});
+    presence_.on_write_error([this](std::string_view why) { rewrite_soon(why); });
+    redis_->subscribe(self_channel_);
+    redis_->subscribe(all_channel_);
+    redis_->start();
     metrics_.cluster_nodes.set(1);
     tick_probe();
     tick_refresh();
     tick_sweep();
-    spdlog::info("cluster: node {} (tag {}) joining through {}", settings_.node_id, self_,
-                 settings_.endpoint.target.text());
+    spdlog::info("cluster: node {} (tag {}) joining through {}", settings_.node_id, self_, redis_->text());
 }
 
 // Posted, so that it runs after the exits and leaves the workers posted before they stopped.
@@ -94,10 +103,10 @@ void cluster_bus::leave(std::function<void()> done) {
         then();
     });
     asio::post(ioc_, [this, finish] {
-        if (stopped_ || !command_->up()) return (*finish)();
+        if (stopped_ || !redis_->up()) return (*finish)();
         leave_timer_.expires_after(1s);
         leave_timer_.async_wait([finish](boost::system::error_code) { (*finish)(); });
-        presence_.withdraw(*command_, [finish] { (*finish)(); });
+        presence_.withdraw(*redis_, [finish] { (*finish)(); });
     });
 }
 
@@ -106,45 +115,30 @@ void cluster_bus::stop() {
     stopped_ = true;
     leave_timer_.cancel();
     resubscribe_timer_.cancel();
+    rewrite_timer_.cancel();
     probe_timer_.cancel();
     refresh_timer_.cancel();
     sweep_timer_.cancel();
     for (auto& [_, t] : leaving_) t->cancel();
     leaving_.clear();
-    if (command_) command_->stop();
-    if (subscriber_) subscriber_->stop();
+    if (redis_) redis_->stop();
     calls_.fail_all();
     connected_ = false;
     metrics_.cluster_connected.set(0);
 }
 
 void cluster_bus::on_command_up() {
-    spdlog::info("cluster: command link to Redis {} up", settings_.endpoint.target.text());
-    presence_.rewrite(*command_);  // before the liveness key: a node in sync has its share written
+    spdlog::info("cluster: command link{} to Redis {} up", redis_->sharded() ? "s" : "", redis_->text());
+    presence_.rewrite(*redis_);  // before the liveness key: a node in sync has its share written
     on_subscribed_or_up();
 }
 
-// A new subscriber connection has no subscriptions: this node's channel, the one every node
-// hears, and the channel of each room that has local members, in batches; then a PING, whose
-// answer comes after every subscription before it holds.
+// A new subscriber connection: redis_shards asks for its channels again, then a PING whose
+// answer (on_subscribed) says they hold.
 void cluster_bus::on_subscriber_up() {
-    spdlog::info("cluster: subscriber link to Redis {} up", settings_.endpoint.target.text());
-    subscribed_.clear();
+    spdlog::info("cluster: subscriber link to Redis {} up", redis_->text());
     subscriptions_held_ = false;
     subscription_refused_ = false;
-    subscriber_->send({"SUBSCRIBE", self_channel_, all_channel_});
-    std::vector<std::string> rooms = presence_.rooms();
-    for (std::size_t i = 0; i < rooms.size(); i += subscribe_batch) {
-        std::vector<std::string> chans;
-        for (std::size_t j = i; j < std::min(rooms.size(), i + subscribe_batch); ++j) {
-            chans.push_back(names_.room(rooms[j]));
-            subscribed_.insert(rooms[j]);
-        }
-        std::vector<std::string_view> args{"SUBSCRIBE"};
-        for (const auto& c : chans) args.push_back(c);
-        subscriber_->send(args);
-    }
-    subscriber_->send({"PING"});
 }
 
 // A refused subscription (an ACL's NOPERM) means a channel this node needs is not heard: not in
@@ -171,16 +165,17 @@ void cluster_bus::resubscribe_later() {
     resubscribe_timer_.expires_after(5s);
     resubscribe_timer_.async_wait([this](boost::system::error_code ec) {
         resubscribe_pending_ = false;
-        if (!ec && !stopped_) subscriber_->drop(boost::asio::error::access_denied);
+        if (!ec && !stopped_) redis_->drop_subscribers(boost::asio::error::access_denied);
     });
 }
 
 void cluster_bus::on_subscribed_or_up() {
-    if (synced_ || !subscriptions_held_ || !command_->up() || !subscriber_->up()) return;
+    if (synced_ || !subscriptions_held_ || !redis_->up() || !redis_->subscriptions_up()) return;
     synced_ = true;
     synced_at_ = std::chrono::steady_clock::now();
-    presence_.write_alive(*command_);
-    presence_.refresh(*command_);
+    presence_.synced(synced_at_);
+    presence_.write_alive(*redis_);
+    presence_.refresh(*redis_);
     envelope hello{.kind = kind::hello, .origin = self_};
     publish_envelope(all_channel_, hello, [](const redisReply*) {});
     tick_probe();
@@ -192,22 +187,48 @@ void cluster_bus::on_down(const char* which, boost::system::error_code ec, std::
     synced_ = false;
     if (std::string_view(which) == "subscriber") {
         subscriptions_held_ = false;
-        presence_.drop_alive(*command_);  // the others must not count on this node hearing them
+        presence_.drop_alive(*redis_);  // the others must not count on this node hearing them
         calls_.fail_all();  // a lost subscriber link would never hear the answers
     }
     update_connected();
     auto now = std::chrono::steady_clock::now();
     if (now - last_down_log_ > 5s) {  // a Redis that is down for long is said once per 5 s, not per attempt
         last_down_log_ = now;
-        const auto& link = std::string_view(which) == "subscriber" ? subscriber_ : command_;
-        std::string why = link && !link->refusal().empty() ? "Redis answered: " + link->refusal() : ec.message();
-        spdlog::warn("cluster: {} link to Redis {}: {}; retrying in {} ms", which, settings_.endpoint.target.text(),
-                     why, retry_in.count());
+        std::string refusal = redis_->refusal();
+        std::string why = !refusal.empty() ? "Redis answered: " + refusal : ec.message();
+        spdlog::warn("cluster: {} link to Redis {}: {}; retrying in {} ms", which, redis_->text(), why, retry_in.count());
     }
     // Without its command link this node hears calls it cannot answer: leave the channels, so
     // that the other nodes count it out at once instead of waiting out each call. (After the
     // log line: the subscriber's own loss must not be logged as the reason.)
-    if (std::string_view(which) == "command" && subscriber_->up()) subscriber_->drop(ec);
+    if (std::string_view(which) == "command") redis_->drop_subscribers(ec);
+}
+
+// A write refused (CLUSTERDOWN while a restarted master rejoins, OOM): the whole share and the
+// liveness key again, once for all the refusals of the next 500 ms, until Redis takes them.
+void cluster_bus::rewrite_soon(std::string_view why) {
+    std::uint64_t suppressed = 0;
+    if (write_log_.allow(suppressed))
+        spdlog::warn("cluster: Redis refused a presence write ({}): writing this node's share again{}", why,
+                     suppressed ? fmt::format(" ({} more since the last line)", suppressed) : "");
+    if (rewrite_pending_ || stopped_) return;
+    rewrite_pending_ = true;
+    rewrite_timer_.expires_after(500ms);
+    rewrite_timer_.async_wait([this](boost::system::error_code ec) {
+        rewrite_pending_ = false;
+        if (ec || stopped_ || !redis_->up()) return;  // a link coming up rewrites it anyway
+        presence_.rewrite(*redis_);
+        if (synced_) presence_.write_alive(*redis_);
+    });
+}
+
+// A master added or gone: out of sync until every link of the new set is up and subscribed
+// (on_command_up, on_subscribed); at once when only links went away.
+void cluster_bus::on_reshaped() {
+    synced_ = false;
+    subscriptions_held_ = redis_->subscriptions_up() && !subscription_refused_;
+    update_connected();
+    on_subscribed_or_up();
 }
 
 void cluster_bus::update_connected() {
@@ -230,14 +251,13 @@ void cluster_bus::tick_probe() {
     update_connected();
     if (synced_ && now - std::max(probe_seen_at_, synced_at_) > probe_stale) {
         spdlog::warn("cluster: no probe came back through Redis {} for {} s: reconnecting both links",
-                     settings_.endpoint.target.text(), std::chrono::duration_cast<std::chrono::seconds>(probe_stale).count());
-        command_->drop(boost::asio::error::timed_out);
-        subscriber_->drop(boost::asio::error::timed_out);
+                     redis_->text(), std::chrono::duration_cast<std::chrono::seconds>(probe_stale).count());
+        redis_->drop_all(boost::asio::error::timed_out);
     }
     presence_.forget_silent(now);
     metrics_.cluster_nodes.set(static_cast<std::int64_t>(1 + presence_.heard_within(probe_fresh, now)));
     if (synced_) {
-        presence_.write_alive(*command_);
+        presence_.write_alive(*redis_);
         envelope p{.kind = kind::probe, .seq = ++probe_sent_, .origin = self_};
         publish_envelope(all_channel_, p, [](const redisReply*) {});
     }
@@ -249,7 +269,7 @@ void cluster_bus::tick_probe() {
 
 void cluster_bus::tick_refresh() {
     if (stopped_) return;
-    presence_.refresh(*command_);
+    presence_.refresh(*redis_);
     refresh_timer_.expires_after(settings_.node_ttl / 3);
     refresh_timer_.async_wait([this](boost::system::error_code ec) {
         if (!ec) tick_refresh();
@@ -273,7 +293,7 @@ void cluster_bus::subscribe_room(const std::string& room) {
         leaving_.erase(it);
     }
     if (!subscribed_.insert(room).second) return;
-    subscriber_->send({"SUBSCRIBE", names_.room(room)});
+    redis_->subscribe(names_.room(room));
 }
 
 // The last local member left: unsubscribe after a while, unless a member joins meanwhile, so
@@ -285,31 +305,31 @@ void cluster_bus::unsubscribe_later(const std::string& room) {
         if (ec || stopped_) return;
         leaving_.erase(room);
         if (presence_.has_room(room) || !subscribed_.erase(room)) return;
-        subscriber_->send({"UNSUBSCRIBE", names_.room(room)});
+        redis_->unsubscribe(names_.room(room));
     });
 }
 
 void cluster_bus::entered(const core::connection& c) {
     asio::post(ioc_, [this, id = c.id(), user = c.user()] {
-        if (!stopped_) presence_.entered(id, user, *command_);
+        if (!stopped_) presence_.entered(id, user, *redis_);
     });
 }
 
 void cluster_bus::exited(const core::connection& c) {
     asio::post(ioc_, [this, id = c.id(), user = c.user()] {
-        if (!stopped_) presence_.exited(id, user, *command_);
+        if (!stopped_) presence_.exited(id, user, *redis_);
     });
 }
 
 void cluster_bus::joined(const std::string& room, const core::connection& c) {
     asio::post(ioc_, [this, room, id = c.id(), user = c.user()] {
-        if (!stopped_ && presence_.joined(room, id, user, *command_)) subscribe_room(room);
+        if (!stopped_ && presence_.joined(room, id, user, *redis_)) subscribe_room(room);
     });
 }
 
 void cluster_bus::left(const std::string& room, const core::connection& c) {
     asio::post(ioc_, [this, room, id = c.id()] {
-        if (!stopped_ && presence_.left(room, id, *command_)) unsubscribe_later(room);
+        if (!stopped_ && presence_.left(room, id, *redis_)) unsubscribe_later(room);
     });
 }
 

@@ -40,7 +40,7 @@
 #include "cluster/envelope.h"
 #include "cluster/pending_calls.h"
 #include "cluster/presence.h"
-#include "cluster/redis_link.h"
+#include "cluster/redis_shards.h"
 #include "config/gateway_config.h"
 #include "core/log_limiter.h"
 #include "hub/bus.h"
@@ -50,7 +50,7 @@
 namespace wsgated::cluster {
 
 struct bus_settings {
-    redis_endpoint endpoint;
+    std::vector<redis_endpoint> seeds;  // one Redis, or seed nodes of a Redis Cluster (redis_shards)
     std::string node_id;  // the operator's name for this node (logs, the liveness key)
     std::chrono::milliseconds node_ttl{15000};
     std::chrono::milliseconds call_timeout{3000};  // a node that heard a call and does not answer
@@ -105,6 +105,8 @@ private:
     void on_subscribed();  // the subscriber link's PING came back: every SUBSCRIBE before it holds
     void resubscribe_later();  // Redis refused one: the subscriber link starts over in 5 s
     void on_subscribed_or_up();
+    void on_reshaped();  // a Redis Cluster's masters changed: in sync again once every link is
+    void rewrite_soon(std::string_view why);  // Redis refused a presence write: the share again in 500 ms
     void on_down(const char* which, boost::system::error_code ec, std::chrono::milliseconds retry_in);
     void update_connected();
     void tick_probe();
@@ -134,8 +136,9 @@ private:
     std::string self_channel_, all_channel_;
     presence presence_;
     pending_calls calls_;
-    std::shared_ptr<redis_link> command_, subscriber_;
-    boost::asio::steady_timer probe_timer_, refresh_timer_, sweep_timer_, leave_timer_, resubscribe_timer_;
+    std::unique_ptr<redis_shards> redis_;
+    boost::asio::steady_timer probe_timer_, refresh_timer_, sweep_timer_, leave_timer_, resubscribe_timer_, rewrite_timer_;
+    bool rewrite_pending_ = false;
     bool subscription_refused_ = false;  // on the current subscriber link, before its PING came back
     bool resubscribe_pending_ = false;
     std::atomic<bool> connected_{false};
@@ -143,13 +146,14 @@ private:
     bool subscriptions_held_ = false;
     std::uint64_t probe_sent_ = 0, probe_seen_ = 0;
     std::chrono::steady_clock::time_point probe_seen_at_{}, synced_at_{};
-    std::set<std::string> subscribed_;  // room channels asked for on the current subscriber link
+    std::set<std::string> subscribed_;  // rooms whose channel this node hears (redis_shards keeps them subscribed)
     std::unordered_map<std::string, std::shared_ptr<boost::asio::steady_timer>> leaving_;  // rooms about to be unsubscribed
     std::chrono::steady_clock::time_point last_down_log_{};
     bool stopped_ = false;
     metrics::counter* messages_in_;   // cluster_messages_total's cells, looked up once
     metrics::counter* messages_out_;
     core::log_limiter refusal_log_{1};  // Redis refusing subscriptions: a line a second at most
+    core::log_limiter write_log_{1};    // Redis refusing presence writes: the same
 };
 
 }  // namespace wsgated::cluster

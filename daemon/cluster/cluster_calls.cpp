@@ -21,9 +21,9 @@ void reply(hub::reply_executor& ex, Done& done, Args... args) {
 
 void cluster_bus::publish_envelope(const std::string& channel, const envelope& e,
                                    std::function<void(const redisReply*)> done) {
-    if (command_->up()) messages_out_->inc();  // a PUBLISH that cannot leave is not one
+    if (redis_->up()) messages_out_->inc();  // a PUBLISH that cannot leave is not one
     std::string bytes = encode(e);
-    command_->command({"PUBLISH", channel, bytes}, std::move(done));
+    redis_->publish(channel, bytes, std::move(done));
 }
 
 // The PUBLISH's own answer says how many nodes heard the call; pending_calls then waits for
@@ -63,8 +63,8 @@ void cluster_bus::fan_out(const std::string& channel, envelope e, pending_calls:
     std::uint64_t seq = start_call(true, channel, e, std::move(done));
     if (!seq) return;
     auto needs = [this, seq](std::set<std::string> nodes, bool unknown) { calls_.needs(seq, std::move(nodes), unknown); };
-    if (!room.empty()) presence_.needs_for_room(room, *command_, needs);
-    else presence_.needs_for_all(*command_, needs);
+    if (!room.empty()) presence_.needs_for_room(room, *redis_, needs);
+    else presence_.needs_for_all(*redis_, needs);
 }
 
 void cluster_bus::send(const std::string& id, core::message m, bool wait_written, hub::reply_executor ex,
@@ -149,14 +149,14 @@ void cluster_bus::close_user(const std::string& user, std::uint16_t code, const 
 
 void cluster_bus::room_count(const std::string& room, hub::reply_executor ex, hub::count_fn done) {
     asio::post(ioc_, [this, room, ex, done = std::move(done)]() mutable {
-        presence_.room_count(room, *command_,
+        presence_.room_count(room, *redis_,
                              [ex, done](hub::outcome o, std::uint64_t n) mutable { reply(ex, done, o, n); });
     });
 }
 
 void cluster_bus::room_members(const std::string& room, hub::reply_executor ex, hub::members_fn done) {
     asio::post(ioc_, [this, room, ex, done = std::move(done)]() mutable {
-        presence_.room_members(room, *command_, [ex, done](hub::outcome o, std::vector<hub::member> ms) mutable {
+        presence_.room_members(room, *redis_, [ex, done](hub::outcome o, std::vector<hub::member> ms) mutable {
             reply(ex, done, o, std::move(ms));
         });
     });
@@ -164,7 +164,7 @@ void cluster_bus::room_members(const std::string& room, hub::reply_executor ex, 
 
 void cluster_bus::user_connections(const std::string& user, hub::reply_executor ex, hub::members_fn done) {
     asio::post(ioc_, [this, user, ex, done = std::move(done)]() mutable {
-        presence_.user_connections(user, *command_, [ex, done](hub::outcome o, std::vector<hub::member> ms) mutable {
+        presence_.user_connections(user, *redis_, [ex, done](hub::outcome o, std::vector<hub::member> ms) mutable {
             reply(ex, done, o, std::move(ms));
         });
     });

@@ -21,8 +21,8 @@ core::message message_of(const envelope& e) {
 
 }  // namespace
 
-// A subscriber link's replies: ["message", channel, bytes], or the confirmations of
-// (un)subscriptions, which need nothing.
+// A subscriber link's messages: ["message" or "smessage" (a Redis Cluster's sharded pub/sub),
+// channel, bytes], and the refusals of subscriptions (redis_shards keeps the rest).
 void cluster_bus::on_push(const redisReply& r) {
     if (r.type == REDIS_REPLY_ERROR) {  // an ACL's NOPERM on a channel, say: once per 5 s, counted
         metrics_.messages_dropped.with({"cluster_refused"}).inc();
@@ -34,8 +34,8 @@ void cluster_bus::on_push(const redisReply& r) {
                           suppressed ? fmt::format(" ({} more since the last line)", suppressed) : "");
         return;
     }
-    if (r.type == REDIS_REPLY_ARRAY && r.elements == 2 && text_of(r.element[0]) == "pong") return on_subscribed();
-    if (r.type != REDIS_REPLY_ARRAY || r.elements != 3 || text_of(r.element[0]) != "message") return;
+    if (r.type != REDIS_REPLY_ARRAY || r.elements != 3) return;
+    if (auto kind = text_of(r.element[0]); kind != "message" && kind != "smessage") return;
     messages_in_->inc();
     auto e = decode(text_of(r.element[2]));
     if (!e || !valid_origin(e->origin)) {
@@ -62,6 +62,12 @@ void cluster_bus::on_envelope(const envelope& e) {
         }
         return;
     case kind::hello:
+        // A node that just joined knows the others only from their next probes (up to a second):
+        // ours goes at once, so that its first fan-out already counts this node.
+        if (!mine && synced_) {
+            envelope p{.kind = kind::probe, .seq = ++probe_sent_, .origin = self_};
+            publish_envelope(all_channel_, p, [](const redisReply*) {});
+        }
         return;
     case kind::reply:
         calls_.answered(e.seq, e.origin,

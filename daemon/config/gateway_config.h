@@ -198,11 +198,20 @@ struct route_config {
     source_mark mark;
 };
 
+struct redis_seed {
+    std::string host;
+    std::uint16_t port{};
+    bool operator==(const redis_seed&) const = default;
+};
+
 struct cluster_config {
     std::string redis;  // empty = single node
     bool redis_tls = false;  // rediss://
     std::string redis_host;
     std::uint16_t redis_port{};  // the URL's, 6379 when it names none
+    // Every URL of the list (the first is redis_host:redis_port): one Redis, or seed nodes of
+    // a Redis Cluster, which wsgated asks for its shards.
+    std::vector<redis_seed> redis_seeds;
     int redis_db{};
     std::string redis_user, redis_password;  // from the URL's user:password@ (AUTH)
     std::string tls_ca_file;  // rediss://: the CAs that sign Redis's certificate; empty = the system's

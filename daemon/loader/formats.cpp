@@ -250,6 +250,41 @@ bool parse_redis_url(std::string_view text, cluster_config& out, std::string& er
     out.redis_db = db;
     out.redis_user = std::move(user);
     out.redis_password = std::move(password);
+    out.redis_seeds = {redis_seed{out.redis_host, out.redis_port}};
+    return true;
+}
+
+// Several URLs, separated by commas: seed nodes of one Redis Cluster, so one scheme, one set of
+// credentials, and database 0 (a Redis Cluster has no other).
+bool parse_redis_urls(std::string_view text, cluster_config& out, std::string& error) {
+    std::vector<redis_seed> seeds;
+    std::size_t n = 0;
+    for (std::size_t from = 0; from <= text.size(); ++n) {
+        std::size_t comma = std::min(text.find(',', from), text.size());
+        std::string_view item = text.substr(from, comma - from);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        from = comma + 1;
+        cluster_config one;
+        if (!parse_redis_url(item, one, error)) {
+            if (text.find(',') != std::string_view::npos) error = "address " + std::to_string(n + 1) + ": " + error;
+            return false;
+        }
+        if (n > 0 && (one.redis_tls != out.redis_tls || one.redis_user != out.redis_user ||
+                      one.redis_password != out.redis_password || one.redis_db != out.redis_db)) {
+            error = "address " + std::to_string(n + 1) +
+                    ": every address of a Redis Cluster must use the same scheme, credentials and database";
+            return false;
+        }
+        seeds.push_back(redis_seed{one.redis_host, one.redis_port});
+        if (n == 0) out = std::move(one);
+    }
+    if (seeds.size() > 1 && out.redis_db != 0) {
+        error = "several addresses name a Redis Cluster, which has database 0 only (…/0 or no database)";
+        return false;
+    }
+    out.redis = std::string(text);
+    out.redis_seeds = std::move(seeds);
     return true;
 }
 

@@ -33,6 +33,8 @@ bool parse_connect_address(std::string_view text, std::string& host, std::string
 
 // "redis://host[:port][/db]".
 bool parse_redis_url(std::string_view text, cluster_config& out, std::string& error);
+// One URL, or several separated by commas (seed nodes of a Redis Cluster).
+bool parse_redis_urls(std::string_view text, cluster_config& out, std::string& error);
 
 // "query:NAME", "header:NAME" (stored lower-case) or "cookie:NAME".
 bool parse_token_source(std::string_view text, token_source& out, std::string& error);

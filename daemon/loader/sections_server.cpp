@@ -193,7 +193,7 @@ void build_cluster(const document& doc, error_list& errors, cluster_config& out)
     // An empty value (`redis: ${REDIS_URL}` with the variable unset) means a single node.
     if (const node_value* redis = doc.get(at.key("redis")); redis && !redis->text.empty()) {
         std::string why;
-        if (!parse_redis_url(redis->text, out, why)) errors.add(redis->mark, "cluster.redis", why);
+        if (!parse_redis_urls(redis->text, out, why)) errors.add(redis->mark, "cluster.redis", why);
     }
     out.node_id = doc.text(at.key("node_id"));
     if (out.node_id.empty()) out.node_id = host_name();

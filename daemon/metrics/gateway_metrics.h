@@ -90,6 +90,8 @@ inline constexpr std::array<double, 15> rtt_buckets{
             "Calls for other nodes that could not travel (Redis down or not answering).")     \
     COUNTER(cluster_reconnects, "wsgate_cluster_reconnects_total",                             \
             "Connections to Redis lost and attempted again.")                                  \
+    COUNTER_FAMILY(cluster_redirects, "wsgate_cluster_redirects_total",                        \
+                   "Redis Cluster answers that sent a command to another master (moved, ask).", "kind") \
     GAUGE(cluster_nodes, "wsgate_cluster_nodes",                                               \
           "Nodes of the cluster seen alive, this one included (1 without a cluster).")
 

@@ -5,6 +5,9 @@ stopped (SIGKILL) and started again on the same port, as a Redis crash and resta
 start_nodes() starts N gateways on it with HS256 JWT users (sub = user, rooms claim joined)
 and waits until each says /readyz 200, which means its own probe went through Redis.
 
+RedisCluster builds a Redis Cluster of 3 masters from `redis-server --cluster-enabled yes`
+processes on free ports and `redis-cli --cluster create`, and can migrate a slot or kill a master.
+
 TcpProxy stands between a node and Redis, to cut the node off (connections reset, new ones
 refused) or blackhole it (connections stay open, nothing passes), then heal it.
 
@@ -13,7 +16,9 @@ Used by test_cluster.py, test_cluster_failures.py and bench/cluster_fanout.py.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -117,6 +122,109 @@ class RedisServer:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(5)
+
+
+class RedisCluster:
+    """A Redis Cluster of `shards` masters (no replicas), each a redis-server with
+    --cluster-enabled yes on a free port, joined by `redis-cli --cluster create`."""
+
+    def __init__(self, cleanup, shards: int = 3):
+        self.dir = tempfile.mkdtemp(prefix="wsgated-rcluster-")
+        cleanup(shutil.rmtree, self.dir, True)
+        self.ports = [free_port() for _ in range(shards)]
+        # The cluster bus needs a port of its own (port + 10000 by default, which may be taken or
+        # past 65535): a free one, chosen like the others.
+        self.bus_ports = {p: free_port() for p in self.ports}
+        self.procs: dict[int, subprocess.Popen] = {}
+        cleanup(self.kill_all)
+        for p in self.ports:
+            self.start(p)
+        cli = shutil.which("redis-cli")
+        if not cli:
+            raise AssertionError("redis-cli is missing: scripts/install-deps --test installs redis-tools")
+        subprocess.run([cli, "--cluster", "create", *[f"127.0.0.1:{p}" for p in self.ports],
+                        "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True, timeout=60)
+        self.wait_ok()
+
+    def start(self, port: int) -> None:
+        d = os.path.join(self.dir, str(port))
+        os.makedirs(d, exist_ok=True)
+        self.procs[port] = subprocess.Popen(
+            [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+             "--cluster-port", str(self.bus_ports[port]),
+             "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000", "--save", "",
+             "--appendonly", "no", "--dir", d, "--daemonize", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: b"PONG" in self.command(port, "PING"), 10, f"redis-server :{port} PING")
+
+    def kill(self, port: int) -> None:
+        p = self.procs.pop(port, None)
+        if p and p.poll() is None:
+            p.kill()
+            p.wait(5)
+
+    def kill_all(self) -> None:
+        for port in list(self.procs):
+            self.kill(port)
+
+    def url(self, seeds: int | None = None) -> str:
+        return ", ".join(f"redis://127.0.0.1:{p}/0" for p in self.ports[:seeds or len(self.ports)])
+
+    def command(self, port: int, *args: str) -> bytes:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(_resp(*args))
+                time.sleep(0.05)
+                s.settimeout(1)
+                data = b""
+                with contextlib.suppress(socket.timeout):
+                    while not data.endswith(b"\r\n"):
+                        chunk = s.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                return data
+        except OSError:
+            return b""
+
+    def cli(self, port: int, *args: str) -> str:
+        return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+
+    def wait_ok(self, timeout: float = 20) -> None:
+        for p in self.ports:
+            wait_for(lambda: "cluster_state:ok" in self.cli(p, "CLUSTER", "INFO"), timeout, f":{p} cluster_state:ok")
+
+    def slot(self, key: str) -> int:
+        return int(self.cli(self.ports[0], "CLUSTER", "KEYSLOT", key))
+
+    def owner(self, slot: int) -> int:
+        """The port of the master serving `slot`."""
+        for line in self.cli(self.ports[0], "CLUSTER", "NODES").splitlines():
+            f = line.split()
+            if "master" not in f[2]:
+                continue
+            for r in f[8:]:
+                if r.startswith("["):
+                    continue
+                lo, _, hi = r.partition("-")
+                if int(lo) <= slot <= int(hi or lo):
+                    return int(f[1].split(":")[1].split("@")[0])
+        raise AssertionError(f"no master serves slot {slot}")
+
+    def move_slot(self, slot: int, to: int) -> None:
+        """Migrates `slot` (its keys too) to the master on port `to`, as a resharding does."""
+        src = self.owner(slot)
+        ids = {p: self.cli(p, "CLUSTER", "MYID") for p in self.ports}
+        self.cli(to, "CLUSTER", "SETSLOT", str(slot), "IMPORTING", ids[src])
+        self.cli(src, "CLUSTER", "SETSLOT", str(slot), "MIGRATING", ids[to])
+        while True:
+            keys = self.cli(src, "CLUSTER", "GETKEYSINSLOT", str(slot), "100").split()
+            if not keys:
+                break
+            self.cli(src, "MIGRATE", "127.0.0.1", str(to), "", "0", "5000", "KEYS", *keys)
+        for p in self.ports:
+            self.cli(p, "CLUSTER", "SETSLOT", str(slot), "NODE", ids[to])
 
 
 class TcpProxy:
@@ -243,6 +351,15 @@ class Node:
     def url(self, path: str) -> str:
         return self.gw.url(0, path)
 
+    @property
+    def tag(self) -> str:
+        """The node tag its connection ids begin with (from its log)."""
+        for line in self.gw.lines:
+            m = re.search(r"\(tag ([A-Za-z0-9_-]+)\)", line)
+            if m:
+                return m[1]
+        raise AssertionError("no 'cluster: node … (tag …)' line in the log")
+
     def ready(self) -> int:
         try:
             with _DIRECT.open(self.admin.base + "/readyz", timeout=5) as r:
@@ -251,6 +368,21 @@ class Node:
             return e.code
         except OSError:
             return 0
+
+
+class NodeCalls:
+    """For IsolatedAsyncioTestCase tests of nodes: a client connection closed at the test's end,
+    and a /v1 call that does not block the event loop."""
+
+    async def connect(self, node: Node, path: str):
+        import websockets  # not needed by bench/cluster_fanout.py, which imports this module too
+        ws = await websockets.connect(node.url(path), open_timeout=10.0, max_size=None)
+        self.addAsyncCleanup(ws.close)
+        return ws
+
+    async def call(self, node: Node, method: str, path: str, body: bytes | None = None):
+        import asyncio
+        return await asyncio.to_thread(node.admin.call, method, path, body)
 
 
 def wait_for(pred, timeout: float, what: str, step: float = 0.05):

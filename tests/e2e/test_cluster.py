@@ -56,7 +56,7 @@ def user_token(user: str, rooms: list[str] | None = None) -> str:
     return jwt.encode(claims, ch.SECRET, algorithm="HS256")
 
 
-class ClusterTest(unittest.IsolatedAsyncioTestCase):
+class ClusterTest(ch.NodeCalls, unittest.IsolatedAsyncioTestCase):
     def setUp(self) -> None:
         self.token = secrets.token_urlsafe(18)
         self.redis = ch.RedisServer(self.addCleanup)
@@ -65,14 +65,6 @@ class ClusterTest(unittest.IsolatedAsyncioTestCase):
         ttl = "15s" if "redis" in self._testMethodName else "3s"
         self.nodes = ch.start_nodes(self.redis, 3, self.token, self.addCleanup, node_ttl=ttl)
         self.a, self.b, self.c = self.nodes
-
-    async def connect(self, node: ch.Node, path: str):
-        ws = await websockets.connect(node.url(path), open_timeout=TIMEOUT, max_size=None)
-        self.addAsyncCleanup(ws.close)
-        return ws
-
-    async def call(self, node: ch.Node, method: str, path: str, body: bytes | None = None):
-        return await asyncio.to_thread(node.admin.call, method, path, body)
 
     async def members(self, node: ch.Node, room: str) -> list:
         status, body = await self.call(node, "GET", f"/v1/rooms/{room}/connections")

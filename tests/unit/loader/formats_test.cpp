@@ -139,6 +139,34 @@ TEST(formats, redis_url_refusals_say_why) {
     EXPECT_FALSE(parse_redis_url("redis://cache:99999", c, error));
 }
 
+TEST(formats, several_redis_urls_are_seeds_of_one_redis_cluster) {
+    cluster_config c;
+    std::string error;
+    ASSERT_TRUE(parse_redis_urls("redis://:pw@10.0.0.1:7001/0, redis://:pw@10.0.0.2:7002,redis://:pw@[::1]", c, error))
+        << error;
+    EXPECT_EQ(c.redis_host, "10.0.0.1");
+    EXPECT_EQ(c.redis_password, "pw");
+    ASSERT_EQ(c.redis_seeds.size(), 3u);
+    EXPECT_EQ(c.redis_seeds[1], (redis_seed{"10.0.0.2", 7002}));
+    EXPECT_EQ(c.redis_seeds[2], (redis_seed{"::1", 6379}));
+    ASSERT_TRUE(parse_redis_urls("redis://cache:6380/2", c, error)) << error;  // one: any database
+    EXPECT_EQ(c.redis_seeds, (std::vector<redis_seed>{{"cache", 6380}}));
+    EXPECT_EQ(c.redis_db, 2);
+}
+
+TEST(formats, redis_seeds_must_agree_and_use_database_0) {
+    cluster_config c;
+    std::string error;
+    EXPECT_FALSE(parse_redis_urls("redis://a/1, redis://b/1", c, error));
+    EXPECT_EQ(error, "several addresses name a Redis Cluster, which has database 0 only (…/0 or no database)");
+    EXPECT_FALSE(parse_redis_urls("redis://a, rediss://b", c, error));
+    EXPECT_EQ(error, "address 2: every address of a Redis Cluster must use the same scheme, credentials and database");
+    EXPECT_FALSE(parse_redis_urls("redis://:x@a, redis://b", c, error));
+    EXPECT_EQ(error, "address 2: every address of a Redis Cluster must use the same scheme, credentials and database");
+    EXPECT_FALSE(parse_redis_urls("redis://a, ", c, error));
+    EXPECT_EQ(error, "address 2: must look like redis://[user:password@]host[:port][/db] (rediss:// for TLS)");
+}
+
 TEST(formats, token_sources) {
     token_source t;
     std::string error;
