@@ -2,6 +2,33 @@
 #include "cluster/resp.h"
 
 namespace wsgated::cluster {
+namespace {
+
+// hiredis 0.14 (Debian 12) allocates an array's element pointers when it reads the array's
+// header, before any element arrives, and has no bound of its own (1.x has maxelements):
+// "*1999999999" would ask for 16 GB (the cluster_shards fuzz target found it). Our replies are
+// counts, CLUSTER SHARDS, member lists: over a million elements is a wrong peer, refused as
+// hiredis refuses a failed allocation (the link drops the connection).
+constexpr int max_array_elements = 1 << 20;
+
+const redisReplyObjectFunctions* hiredis_functions = nullptr;  // hiredis's own, wrapped below
+
+void* bounded_array(const redisReadTask* task, int elements) {
+    if (elements > max_array_elements) return nullptr;
+    return hiredis_functions->createArray(task, elements);
+}
+
+redisReplyObjectFunctions* bounded_functions(const redisReplyObjectFunctions* original) {
+    static redisReplyObjectFunctions fns = [original] {
+        hiredis_functions = original;
+        redisReplyObjectFunctions f = *original;
+        f.createArray = bounded_array;
+        return f;
+    }();
+    return &fns;
+}
+
+}  // namespace
 
 void append_command(std::string& out, std::span<const std::string_view> args) {
     out += '*';
@@ -20,6 +47,7 @@ void append_command(std::string& out, std::span<const std::string_view> args) {
 // idle cost is bounded; 0 would mean "never free".
 resp_reader::resp_reader() : reader_(redisReaderCreate()) {
     if (!reader_) failed_ = true;
+    else reader_->fn = bounded_functions(reader_->fn);
 }
 
 bool resp_reader::feed(const char* data, std::size_t n) {

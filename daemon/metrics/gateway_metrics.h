@@ -70,6 +70,10 @@ inline constexpr std::array<double, 15> rtt_buckets{
             "Connections closed because no pong or data arrived within the heartbeat timeout.") \
     COUNTER(slow_consumer_closes, "wsgate_slow_consumer_closes_total",                         \
             "Connections closed 1008 because their send queue passed its limit.")              \
+    COUNTER_FAMILY(client_errors, "wsgate_client_errors_total",                                 \
+                   "Connections failed for what the client sent: protocol (closed 1002), "     \
+                   "invalid_data (text not UTF-8 or data that does not inflate, 1007), too_big "\
+                   "(over max_message_size, 1009).", "reason")                                 \
     COUNTER(rate_limited, "wsgate_rate_limited_total",                                         \
             "Client messages over messages_per_second (closed or dropped, per the route).")    \
     GAUGE(rooms, "wsgate_rooms", "Rooms with at least one member on this node.")              \

@@ -1,20 +1,20 @@
-// coalescing_stream: the layer between Beast's websocket stream and the socket (plain TCP or
-// TLS) that turns many small writes into one. Owned by the session's websocket stream; used only
+// coalescing_stream: the layer between a session and its socket (plain TCP or TLS) that turns
+// many small writes into one, and many small receives into one. Owned by the session; used only
 // on the session's worker.
 //
 // Why: a write per message costs a syscall per message, and on this path the kernel's send
 // (loopback delivery included) was 73% of the server's time (docs/performance.md). Here bytes
 // are copied into `pending_` and leave together:
-//   - when the websocket reader is about to wait for the peer (async_read_some): everything the
-//     messages just read produced goes in one write, the "cork" of uWebSockets (not while
-//     the last receive still holds unread frames: those answers join in);
+//   - when the session is about to wait for the peer (async_receive): everything the messages
+//     just read produced goes in one write, the "cork" of uWebSockets (not while bytes kept by
+//     keep_unread wait to be read: those answers join in);
 //   - on flush() for what the session sends outside a read (backend replies, room publishes:
 //     what follows while that write is in flight joins the next one), and on flush_soon(), a
-//     flush posted once per event-loop turn (Beast's pings, pongs and close frames).
+//     flush posted once per event-loop turn.
 // One socket write is in flight at a time; bytes that arrive meanwhile collect in the second
 // buffer (double buffering) and go in the next one.
 //
-// Writes complete at once (after the copy): the layer never blocks a writer, so the session
+// Appends complete at once (after the copy): the layer never blocks a writer, so the session
 // bounds it, counting buffered() in server.limits.send_queue (slow consumer → 1008).
 //
 // Shared payloads (a publish: one buffer for every member) are not copied: append_shared()
@@ -23,11 +23,12 @@
 // (docs/performance.md). Over TLS (Asio encrypts one buffer per call) the write in flight
 // flattens them into its own buffer; what waits behind it stays shared.
 //
-// Reads: Beast reads into a fixed 1,536-byte buffer, a syscall per 1.5 KiB (per message at
-// 1 KiB). On plain TCP the layer waits for readability and then receives up to 64 KiB at once
-// into the worker's scratch buffer (shared: only this turn uses it), serves Beast from that, and
-// keeps the rest in `inbox_` until Beast asks again: one syscall per burst, and no read buffer
-// held by an idle connection. Over TLS, OpenSSL already reads whole records; reads pass through.
+// Receives: on plain TCP the layer waits for readability and then receives up to 64 KiB at once
+// into the worker's scratch buffer (shared: only this turn uses it) and hands the session a view
+// of it: one syscall per burst, and no read buffer held by an idle connection (the session's
+// ws/frame_reader keeps only a cut frame's tail). Over TLS, reads go through a buffer of the
+// connection's own (OpenSSL completes them later, when another connection may be using the
+// scratch).
 #pragma once
 
 #include <cstddef>
@@ -47,9 +48,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
-#include <boost/beast/core/buffers_range.hpp>
-#include <boost/beast/core/role.hpp>
-#include <boost/beast/websocket/teardown.hpp>
 
 #include "ws/lazy_fifo.h"
 
@@ -111,18 +109,15 @@ public:
         }
     }
 
-    // Bytes the client sent before the session began (behind its upgrade request): Beast reads
-    // them first.
-    void unread(std::string_view bytes) { inbox_.insert(inbox_.end(), bytes.begin(), bytes.end()); }
+    // Bytes received and not read yet (behind the upgrade request; the rest of a receive when a
+    // backend paused reading): the next async_receive hands them out first, without a syscall.
+    void keep_unread(std::span<const char> bytes) { inbox_.insert(inbox_.end(), bytes.begin(), bytes.end()); }
 
     // Bytes accepted but not yet taken by the socket.
     std::size_t buffered() const { return pending_.size() + pending_shared_bytes_ + in_flight(); }
 
     // Bytes of the write in flight: what send_queue does not count (see ws/outbound's fits()).
     std::size_t in_flight() const { return sending_.size() + sending_shared_bytes_; }
-
-    // Beast 1.81 echoes a close code ≥ 5000 (undefined, RFC 6455 §7.4.2: fail 1002): the code its echo carries.
-    void replace_close_code(std::uint16_t code) { close_code_ = code; }
 
     // Starts writing what is pending, unless a write is in flight (its completion goes on).
     void flush() {
@@ -170,51 +165,28 @@ public:
         drained_.push_back([h](error_code ec) { (*h)(ec); });
     }
 
-    // AsyncReadStream. Before waiting for the peer, send the answers to what it sent; while
-    // what it sent is still in inbox_, keep collecting them.
-    template <class MutableBufferSequence, class ReadHandler>
-    auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
-        if (inbox_.empty()) flush();
-        if (inbox_.empty() && scratch_.empty())
-            return next_.async_read_some(buffers, std::forward<ReadHandler>(handler));
-        return boost::asio::async_initiate<ReadHandler, void(error_code, std::size_t)>(
-            [this](auto h, const MutableBufferSequence& b) {
-                if (!inbox_.empty()) {  // no syscall: what the last receive left over
-                    std::size_t n = take_inbox(b);
-                    boost::asio::post(next_.get_executor(),
-                                      boost::beast::bind_front_handler(std::move(h), error_code{}, n));
-                    return;
-                }
-                wait_and_receive(b, std::move(h));
-            },
-            handler, buffers);
-    }
-
-    // AsyncWriteStream (Beast's own frames and the 101). Each call's bytes are copied whole,
-    // but asio::async_write splits more than 64 KiB over several calls with a posted completion
-    // between them: only Beast's control frames (≤ 131 bytes) are sure to arrive in one call, so
-    // the session appends directly only on connections where Beast writes no data frames.
-    template <class ConstBufferSequence, class WriteHandler>
-    auto async_write_some(const ConstBufferSequence& buffers, WriteHandler&& handler) {
-        return boost::asio::async_initiate<WriteHandler, void(error_code, std::size_t)>(
-            [this](auto h, const ConstBufferSequence& b) {
-                std::size_t n = 0;
-                for (auto piece : boost::beast::buffers_range_ref(b)) {
-                    auto bytes = static_cast<const unsigned char*>(piece.data());
-                    append({reinterpret_cast<const char*>(bytes), piece.size()});
-                    if (close_code_ && n == 0 && piece.size() >= 4 && bytes[0] == 0x88 && !failed_) {
-                        auto at = pending_.end() - static_cast<std::ptrdiff_t>(piece.size()) + 2;  // unmasked
-                        at[0] = static_cast<char>(close_code_ >> 8), at[1] = static_cast<char>(close_code_);
-                    }
-                    n += piece.size();
-                }
-                error_code ec = failed_ ? error_ : error_code{};
-                if (ec) n = 0;
-                flush_soon();  // posted first: the bytes leave before the writer hears back
-                boost::asio::post(next_.get_executor(),
-                                  boost::beast::bind_front_handler(std::move(h), ec, n));
-            },
-            handler, buffers);
+    // Calls `h(ec, bytes)` with what the peer sent next. `bytes` is valid during the call only
+    // (the worker's scratch, the TLS buffer, or what keep_unread kept); what the caller does not
+    // read then, it keeps with keep_unread. Before waiting for the peer, sends the answers.
+    template <class Handler>
+    void async_receive(Handler&& h) {
+        if (!inbox_.empty()) {
+            boost::asio::post(next_.get_executor(), [this, h = std::forward<Handler>(h)]() mutable {
+                auto kept = std::move(inbox_);
+                inbox_ = {};
+                h(error_code{}, std::span<char>(kept));
+            });
+            return;
+        }
+        flush();
+        if constexpr (plain) {
+            if (!scratch_.empty()) return wait_and_receive(std::forward<Handler>(h));
+        }
+        if (!own_buffer_) own_buffer_ = std::make_unique<char[]>(own_buffer_size);
+        next_.async_read_some(boost::asio::buffer(own_buffer_.get(), own_buffer_size),
+                              [this, h = std::forward<Handler>(h)](error_code ec, std::size_t n) mutable {
+                                  h(ec, std::span<char>(own_buffer_.get(), n));
+                              });
     }
 
 private:
@@ -266,45 +238,14 @@ private:
         else return next_.socket();
     }
 
-    // The read handler keeps the session (and so this layer) alive while the wait is pending.
-    template <class MutableBufferSequence, class Handler>
-    void wait_and_receive(const MutableBufferSequence& b, Handler&& h) {
-        if constexpr (plain) {
-            socket().async_wait(
-                boost::asio::socket_base::wait_read,
-                [this, b, h = std::move(h)](error_code ec) mutable {
-                    std::size_t n = ec ? 0 : receive(b, ec);
-                    if (ec == boost::asio::error::would_block) return wait_and_receive(b, std::move(h));
-                    std::move(h)(ec, n);
-                });
-        }
-    }
-
-    // One non-blocking receive: straight into the reader's buffer when it is large (Beast
-    // reading a long payload: nothing left over to keep, no per-receive allocation of inbox_),
-    // else into the scratch, the rest of which waits in inbox_ (empty here).
-    template <class MutableBufferSequence>
-    std::size_t receive(const MutableBufferSequence& b, error_code& ec) {
-        auto& socket = this->socket();
-        if (boost::asio::buffer_size(b) >= direct_read_min) return socket.read_some(b, ec);
-        std::size_t got = socket.read_some(boost::asio::buffer(scratch_.data(), scratch_.size()), ec);
-        if (ec) return 0;
-        std::size_t n = boost::asio::buffer_copy(b, boost::asio::buffer(scratch_.data(), got));
-        inbox_.assign(scratch_.data() + n, scratch_.data() + got);
-        return n;
-    }
-
-    template <class MutableBufferSequence>
-    std::size_t take_inbox(const MutableBufferSequence& b) {
-        std::size_t n = boost::asio::buffer_copy(
-            b, boost::asio::buffer(inbox_.data() + inbox_pos_, inbox_.size() - inbox_pos_));
-        inbox_pos_ += n;
-        if (inbox_pos_ == inbox_.size()) {
-            inbox_pos_ = 0;
-            inbox_.clear();
-            if (inbox_.capacity() > keep_capacity) std::vector<char>().swap(inbox_);
-        }
-        return n;
+    // The handler keeps the session (and so this layer) alive while the wait is pending.
+    template <class Handler>
+    void wait_and_receive(Handler&& h) {
+        socket().async_wait(boost::asio::socket_base::wait_read, [this, h = std::forward<Handler>(h)](error_code ec) mutable {
+            std::size_t n = ec ? 0 : socket().read_some(boost::asio::buffer(scratch_.data(), scratch_.size()), ec);
+            if (ec == boost::asio::error::would_block) return wait_and_receive(std::move(h));
+            h(ec, std::span<char>(scratch_.data(), n));
+        });
     }
 
     void on_flushed(error_code ec, std::size_t n) {
@@ -360,7 +301,7 @@ private:
 
     static constexpr std::size_t keep_capacity = 16 * 1024;    // kept by an idle connection
     static constexpr std::size_t keep_pieces_capacity = 512;   // the same for the shared pieces
-    static constexpr std::size_t direct_read_min = 16 * 1024;  // a read this large skips scratch
+    static constexpr std::size_t own_buffer_size = 4096;     // TLS (and a socket without scratch)
 
     Next next_;
     std::weak_ptr<void> owner_;
@@ -371,9 +312,9 @@ private:
     std::size_t pending_shared_bytes_ = 0;
     std::size_t sending_shared_bytes_ = 0;
     std::vector<boost::asio::const_buffer> gather_;  // plain TCP: the write in flight, in pieces
-    std::vector<char> inbox_;    // received, not yet read by Beast (from inbox_pos_ on)
-    std::size_t inbox_pos_ = 0;
-    std::span<char> scratch_;    // the worker's receive buffer (plain TCP), empty: pass through
+    std::vector<char> inbox_;    // received, not yet read by the session (keep_unread)
+    std::span<char> scratch_;    // the worker's receive buffer (plain TCP); empty: own_buffer_
+    std::unique_ptr<char[]> own_buffer_;
     std::uint64_t appended_ = 0;  // bytes ever appended / written: match on_written callbacks
     std::uint64_t written_ = 0;
     lazy_fifo<std::pair<std::uint64_t, written_fn>> waiting_;
@@ -382,19 +323,6 @@ private:
     bool writing_ = false;
     bool flush_posted_ = false;
     bool failed_ = false;
-    std::uint16_t close_code_ = 0;
 };
-
-// Beast's close ends with a teardown (TCP shutdown, or TLS close_notify then shutdown): the
-// frames still buffered here, the close frame among them, must reach the socket first.
-template <class Next, class TeardownHandler>
-void async_teardown(boost::beast::role_type role, coalescing_stream<Next>& stream,
-                    TeardownHandler&& handler) {
-    stream.async_drain([&stream, role, h = std::forward<TeardownHandler>(handler)](
-                           boost::system::error_code) mutable {
-        using boost::beast::websocket::async_teardown;
-        async_teardown(role, stream.next_layer(), std::move(h));
-    });
-}
 
 }  // namespace wsgated::ws

@@ -1,8 +1,8 @@
 // session: one upgraded WebSocket connection, from the 101 to the close, joining the client to
 // its route's backend. Lives on one worker for life (see server/worker.h).
 //
-// The session class template is private to session.cpp, the only translation unit that
-// instantiates Beast's websocket templates (compile time); callers only see these functions.
+// The session class template is private to ws/ (ws/session_type.h); callers only see these
+// functions.
 #pragma once
 
 #include <string>

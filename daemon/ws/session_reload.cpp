@@ -49,7 +49,7 @@ void session<Stream>::apply_limits(const config::gateway_config& was) {
     const auto& hb = config().server.heartbeat;
     auto now = heartbeat::clock::now();
     if (lim.send_queue != old.send_queue) out_.set_send_queue(lim.send_queue);
-    if (lim.max_message_size != old.max_message_size) ws_.read_message_max(lim.max_message_size);
+    if (lim.max_message_size != old.max_message_size) reader_.set_max_message_size(lim.max_message_size);
     if (lim.messages_per_second != old.messages_per_second) rate_ = rate_limit(lim.messages_per_second, now);
     if (hb.interval == was.server.heartbeat.interval && hb.timeout == was.server.heartbeat.timeout) return;
     heartbeat_.retime(hb.interval, hb.timeout, now);
@@ -58,7 +58,7 @@ void session<Stream>::apply_limits(const config::gateway_config& was) {
 }
 
 // The old channel answers what was sent to it and says goodbye; only then does the new one say
-// hello and get the next message (one read meanwhile is held in buffer_), so the connection's
+// hello and get the next message (one read meanwhile is held in held_), so the connection's
 // messages reach the backend in order, one definition after the other.
 template <class Stream>
 void session<Stream>::move_to(backend::backend& b) {
@@ -75,9 +75,10 @@ void session<Stream>::moved_on(backend::backend& b) {
     channel_ = b.open(this->shared_from_this(), {worker_.index(), route().events});
     if (holding_) {
         holding_ = false;
-        return deliver(held_);
+        auto held = std::move(held_);
+        if (!channel_->on_message(held, held_binary_)) return out_.flush_soon();  // paused again
     }
-    if (!reading_) do_read();
+    if (!reading_ && phase_.is(phase::open)) do_read();  // what else the client sent comes next
 }
 
 // session_type.h declares the class extern: its members defined here are instantiated here.

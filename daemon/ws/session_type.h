@@ -1,16 +1,26 @@
-// session_type: the session class template, shared by the two files that define its members:
-// ws/session.cpp (the message path, closing) and ws/session_reload.cpp (what a reload does to an
-// open connection). Private to ws/: everyone else sees ws/session.h. session.cpp instantiates
-// it for both streams; the extern declarations below keep other files from doing it again.
+// session_type: the session class template, shared by the files that define its members:
+// ws/session.cpp (the message path), ws/session_close.cpp (the close handshake and teardown)
+// and ws/session_reload.cpp (what a reload does to an open connection). Private to ws/:
+// everyone else sees ws/session.h. session.cpp instantiates it for both streams; the extern
+// declarations below keep other files from doing it again.
+//
+// The WebSocket protocol itself is ours (docs/protocol.md): ws/frame_reader reads the client's
+// frames, ws/outbound and ws/server_frame write ours, ws/coalescing_stream moves the bytes.
 #pragma once
 
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <boost/asio/steady_timer.hpp>
 
 #include "backend/backend.h"
 #include "ws/coalescing_stream.h"
 #include "ws/connection_facts.h"
+#include "ws/deflater.h"
+#include "ws/frame_reader.h"
 #include "ws/heartbeat.h"
+#include "ws/inflater.h"
 #include "ws/outbound.h"
 #include "ws/plain_socket.h"
 #include "ws/rate_limit.h"
@@ -19,8 +29,6 @@
 
 namespace wsgated::ws::session_detail {
 
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 using error_code = boost::system::error_code;
 
 template <class Stream>
@@ -28,11 +36,11 @@ class session final : public backend::connection,
                       public core::attached,
                       public std::enable_shared_from_this<session<Stream>> {
 public:
-    using ws_stream = websocket::stream<coalescing_stream<Stream>>;
-    using out_verdict = typename outbound<ws_stream>::verdict;
+    using io_stream = coalescing_stream<Stream>;
+    using out_verdict = typename outbound<io_stream>::verdict;
 
     session(Stream&& stream, session_start&& start)
-        : ws_(std::move(stream)),
+        : io_(std::move(stream)),
           worker_(*start.worker),
           sv_(start.sv),
           snapshot_(std::move(start.snapshot)),
@@ -40,8 +48,9 @@ public:
                  std::move(start.decision.params), std::move(start.identity), std::move(start.remote)),
           slot_(std::move(start.slot)),
           early_bytes_(std::move(start.early_bytes)),
-          out_(ws_, sv_.state.metrics, config().server.limits.send_queue),
-          timer_(ws_.get_executor()),
+          reader_(config().server.limits.max_message_size, nullptr),
+          out_(io_, sv_.state.metrics, config().server.limits.send_queue),
+          timer_(io_.get_executor()),
           heartbeat_(config().server.heartbeat.interval, config().server.heartbeat.timeout,
                      heartbeat::clock::now()),
           rate_(config().server.limits.messages_per_second, rate_limit::clock::now()) {}
@@ -51,8 +60,8 @@ public:
         worker_.detach(this);
     }
 
-    // The upgrade's answer: the chosen subprotocol and the client's version (13, or 8: HyBi).
-    void run(upgrade_request&& req, std::string subprotocol, int version);
+    // Writes the 101 (with the chosen subprotocol and the permessage-deflate answer) and opens.
+    void run(upgrade_request&& req, std::string subprotocol);
 
     // backend::connection
     const std::string& id() const override { return facts_.id; }
@@ -65,8 +74,7 @@ public:
     }
     backend::connection_info info() const override { return facts_.info(heartbeat_.last_rtt()); }
 
-    // core::attached. While the 101 is being written a close would be a second write on the
-    // stream (Beast asserts): on_accept closes instead, as soon as it may.
+    // core::attached
     void drain() override {
         if (phase_.is(phase::open)) close(protocol::close_going_away.code, protocol::close_going_away.reason);
     }
@@ -74,50 +82,55 @@ public:
 
 private:
     using phase = session_phase;
+    enum class step { go_on, pause, stop };  // what the read loop does after an event
 
-    void on_accept(error_code ec);
+    // session.cpp: the message path.
+    void negotiate(const upgrade_request& req, std::string& extensions);
+    void open();
     void enter_hub();
     void leave_hub();
     void do_read();
-    void on_read(error_code ec, std::size_t n);
-    void deliver(std::size_t n);
-    bool accepting_sends() const { return phase_.is(phase::open) && ws_.is_open(); }
+    void on_receive(error_code ec, std::span<char> bytes);
+    void consume(std::span<char> in);
+    step on_event(const frame_reader::event& ev);
+    step on_message(std::string_view payload, bool binary);
+    step deliver(std::string_view payload, bool binary);
+    step on_ping(std::string_view payload);
+    void on_pong();
+    step over_rate();
+    bool accepting_sends() const { return phase_.is(phase::open); }
     void slow_consumer() { close(protocol::close_slow_consumer.code, protocol::close_slow_consumer.reason); }
-    void on_close(error_code ec);
+    void arm_heartbeat();
+    void on_heartbeat(error_code ec);
+    // session_close.cpp: the close handshake, the teardown, the end.
+    void on_client_close(std::uint16_t code, std::string_view reason);
+    void on_client_error(std::uint16_t code, std::string_view why);
+    void teardown();
+    void after_drain();
+    void arm_close_deadline();
     void finish(error_code ec);
-    void over_rate(std::size_t n);
-    void fail_inflate(error_code ec);
+    void drop_tcp();
+    // session_reload.cpp
     bool adopt(const core::snapshot_ptr& next);
     void apply_limits(const config::gateway_config& was);
     void move_to(backend::backend& b);
     void moved_on(backend::backend& b);
-    void arm_heartbeat();
-    void on_heartbeat(error_code ec);
-    void on_control(websocket::frame_type kind, beast::string_view payload);
-    void arm_close_deadline();
 
     void to(phase next) { phase_.to(next); }
-    void drop_tcp() {  // at once, no close handshake: the bare socket, or the TCP stream under TLS
-        boost::system::error_code ignored;
-        auto& lowest = boost::beast::get_lowest_layer(ws_);
-        if constexpr (requires { lowest.socket(); }) lowest.socket().close(ignored);
-        else lowest.close(ignored);
-    }
-
     const config::gateway_config& config() const { return snapshot_->config(); }
     const config::route_config& route() const { return *facts_.route; }
 
-    ws_stream ws_;
-    beast::flat_buffer buffer_;
+    io_stream io_;
     phase_tracker phase_;
-    bool reading_ = false;  // an async_read is in flight
-    bool moving_ = false;   // between backend definitions: the old one answers what it has (move_to)
-    bool holding_ = false;  // a message read while moving waits in buffer_ for the new one
-    bool pinging_ = false;  // Beast allows one ping in flight
-    bool in_hub_ = false;   // entered hub::delivery, not yet left
-    bool bad_close_code_ = false;  // the client's close frame had a code Beast lets by (≥ 5000): 1002
+    bool reading_ = false;      // a receive is in flight, or the read loop runs (consume)
+    bool moving_ = false;       // between backend definitions: the old one answers what it has (move_to)
+    bool holding_ = false;      // a message read while moving waits in held_ for the new one
+    bool held_binary_ = false;
+    bool in_hub_ = false;       // entered hub::delivery, not yet left
+    bool tearing_down_ = false; // the close handshake is over: what the client still sends is dropped
+    bool deadline_armed_ = false;
     std::shared_ptr<session> paused_self_;  // while a backend paused reading (deliver)
-    std::size_t held_ = 0;                  // the held message's size in buffer_
+    std::string held_;                      // the message held while moving
     core::worker& worker_;
     services sv_;
     core::snapshot_ptr snapshot_;
@@ -125,10 +138,18 @@ private:
     connection_facts facts_;
     core::conn_slot slot_;
     std::string early_bytes_;  // until run(): handed to the coalescing layer
-    outbound<ws_stream> out_;
+    // permessage-deflate, when the handshake agreed on it (their zlib state comes later still).
+    std::unique_ptr<inflater> inflater_;
+    std::unique_ptr<deflater> deflater_;
+    frame_reader reader_;
+    outbound<io_stream> out_;
     boost::asio::steady_timer timer_;
     heartbeat heartbeat_;
     rate_limit rate_;
+    // What ended the connection, for the backend's disconnect event: the client's close frame,
+    // or our failure code; 1006 (none) when the TCP connection just went.
+    std::uint16_t end_code_ = 0;
+    std::string end_reason_;
     // This route's metric cells, looked up once at accept (a lookup takes a lock).
     metrics::gauge* open_gauge_ = nullptr;
     metrics::counter* received_ = nullptr;

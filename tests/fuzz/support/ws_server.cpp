@@ -1,49 +1,19 @@
 // ws_server: see ws_server.h.
 #include "support/ws_server.h"
 
-#include <optional>
+#include <algorithm>
+#include <memory>
+#include <span>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/beast/_experimental/test/stream.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/websocket.hpp>
-
-#include "core/upgrade_request.h"
 #include "loader/loader.h"
-#include "protocol/utf8.h"
 #include "support/fail.h"
-#include "ws/stream_options.h"
+#include "ws/accept_response.h"
+#include "ws/deflate_negotiation.h"
+#include "ws/frame_reader.h"
+#include "ws/inflater.h"
+#include "ws/server_frame.h"
 
 namespace wsgated::fuzz {
-namespace {
-
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
-using error_code = boost::system::error_code;
-
-// Runs what is ready until `done`. The test stream completes every operation at once (its input
-// ends with EOF), so an empty run queue before `done` is a harness error, not a hang to wait on:
-// a pending handshake or close timer must not make us sleep.
-void run_until(boost::asio::io_context& ioc, const bool& done) {
-    ioc.restart();
-    while (!done && ioc.poll() > 0) {
-    }
-    if (!done) FUZZ_FAIL();
-}
-
-core::upgrade_request upgrade(const std::string& extensions) {
-    core::upgrade_request req{http::verb::get, "/chat", 11};
-    req.set(http::field::host, "gw.example");
-    req.set(http::field::upgrade, "websocket");
-    req.set(http::field::connection, "Upgrade");
-    req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
-    req.set(http::field::sec_websocket_version, "13");
-    if (!extensions.empty()) req.set(http::field::sec_websocket_extensions, extensions);
-    return req;
-}
-
-}  // namespace
 
 const config::gateway_config& default_config() {
     static const config::config_ptr cfg = [] {
@@ -56,55 +26,39 @@ const config::gateway_config& default_config() {
 
 ws_outcome serve(const ws_setup& setup, std::string_view client_bytes) {
     ws_outcome out;
-    boost::asio::io_context ioc;
-    beast::test::stream remote(ioc);  // the client's end: collects what the server writes
-    websocket::stream<beast::test::stream> ws(ioc);
-    ws.next_layer().connect(remote);
-    ws::apply_stream_options(ws, setup.limits, setup.compression, "", false);
-
-    bool done = false;
-    error_code ec;
-    ws.async_accept(upgrade(setup.extensions), [&](error_code e) {
-        ec = e;
-        done = true;
-    });
-    run_until(ioc, done);
-    out.response = std::string(remote.str());
-    remote.clear();
-    if (ec) {
-        out.ec = ec;
-        return out;
-    }
-
-    if (setup.read_size) ws.next_layer().read_size(setup.read_size);
-    ws.next_layer().append(client_bytes);
-    ws.next_layer().close_remote();  // after the bytes: EOF
-    beast::flat_buffer buffer;
-    for (;;) {
-        done = false;
-        ws.async_read(buffer, [&](error_code e, std::size_t) {
-            ec = e;
-            done = true;
-        });
-        run_until(ioc, done);
-        if (ec) break;
-        auto data = buffer.cdata();
-        std::string_view payload(static_cast<const char*>(data.data()), data.size());
-        // What ws/session does after Beast (deliver()): a text message whose last code point is
-        // cut, which Beast lets through after an empty final frame, fails the connection 1007.
-        if (!ws.got_binary() && protocol::ends_mid_sequence(payload)) {
-            done = false;
-            ws.async_close(websocket::close_reason(1007), [&](error_code) { done = true; });
-            run_until(ioc, done);
-            ec = websocket::error::bad_frame_payload;
-            break;
+    std::unique_ptr<ws::inflater> inflate;
+    std::string extensions;
+    if (setup.compression.enabled && !setup.extensions.empty()) {
+        auto answer = ws::negotiate_deflate(setup.extensions, setup.compression);
+        if (answer.params.enabled) {
+            const auto& p = answer.params;
+            inflate = std::make_unique<ws::inflater>(std::max(9, p.client_max_window_bits), p.client_no_context_takeover);
+            extensions = answer.extension;
         }
-        out.messages.push_back({ws.got_binary(), std::string(payload)});
-        buffer.consume(buffer.size());
     }
-    out.ec = ec;
-    out.held = buffer.size();
-    out.written = std::string(remote.str());
+    out.response = ws::accept_response("dGhlIHNhbXBsZSBub25jZQ==", "", extensions);
+    ws::frame_reader reader(setup.limits.max_message_size, inflate.get());
+    std::size_t step = setup.read_size ? setup.read_size : std::max<std::size_t>(client_bytes.size(), 1);
+    for (std::size_t at = 0; at < client_bytes.size(); at += step) {
+        auto part = client_bytes.substr(at, step);
+        std::vector<char> receive(part.begin(), part.end());  // fresh memory, as a new receive
+        std::span<char> in(receive);
+        for (;;) {
+            auto ev = reader.next(in);
+            using kind = ws::frame_reader::kind;
+            if (ev.what == kind::need_more) break;
+            if (ev.what == kind::message) out.messages.push_back({ev.binary, std::string(ev.payload)});
+            if (ev.what == kind::ping) out.written += ws::pong_frame(ev.payload).view();
+            if (ev.what != kind::close && ev.what != kind::fail) continue;
+            out.how = ev.what == kind::close ? ws_end::closed : ws_end::failed;
+            out.code = ev.code;
+            // The echo (1000 for a close without a code, as ws/session answers), or ours.
+            out.written += ws::close_frame(ev.code == 1005 ? 1000 : ev.code, {}).view();
+            out.held = reader.held();
+            return out;
+        }
+    }
+    out.held = reader.held();
     return out;
 }
 

@@ -1,13 +1,12 @@
-// ws_server: the server side of one WebSocket connection as wsgated runs it — Beast's
-// websocket::stream set up by ws/stream_options.h (limits, permessage-deflate, no automatic
-// fragmentation) and read with async_read into a flat_buffer, as ws/session does — over an
-// in-memory beast::test::stream instead of a socket. The handshake is completed first (a fixed
-// upgrade request, with the given extension offer); then the client's bytes are fed and messages
-// are read until the stream fails, closes, or the bytes run out (then the transport reads EOF).
+// ws_server: the server side of one WebSocket connection as ws/session runs it, without the
+// socket: the 101 with the permessage-deflate answer (ws/deflate_negotiation), then the client's
+// bytes fed to ws/frame_reader in receives of at most `read_size` bytes, each in fresh memory
+// (a reader that kept a view into an earlier receive reads freed memory: ASan says so), and the
+// session's answers written as it writes them: a pong per ping, the close echo, the failure's
+// close frame. Stops at a close, a failure, or when the bytes run out.
 //
-// For the fuzz targets ws_frame and ws_deflate. Beast's websocket templates are instantiated
-// here once, so the two targets' own files stay light to build. Single-threaded; each call
-// builds its own io_context and streams, so no state is carried from one input to the next.
+// For the fuzz targets ws_frame and ws_deflate. Single-threaded; each call builds its own
+// reader, so no state is carried from one input to the next.
 #pragma once
 
 #include <cstddef>
@@ -15,17 +14,15 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/system/error_code.hpp>
-
 #include "config/gateway_config.h"
 
 namespace wsgated::fuzz {
 
 struct ws_setup {
-    config::limits_config limits;           // max_message_size is Beast's read_message_max
+    config::limits_config limits;           // max_message_size is the reader's limit
     config::compression_config compression; // as a route's `compression`
     std::string extensions;  // the client's Sec-WebSocket-Extensions; empty: none offered
-    std::size_t read_size = 0;  // at most this many bytes per transport read; 0: no limit
+    std::size_t read_size = 0;  // at most this many bytes per receive; 0: all at once
 };
 
 struct ws_message {
@@ -33,11 +30,14 @@ struct ws_message {
     std::string payload;
 };
 
+enum class ws_end { input_ended, closed, failed };
+
 struct ws_outcome {
     std::string response;            // the 101, as written
-    std::vector<ws_message> messages;  // every message async_read completed with
-    boost::system::error_code ec;    // how the last read ended (never success)
-    std::size_t held = 0;            // bytes in the read buffer when that read ended
+    std::vector<ws_message> messages;  // every message the reader delivered, in order
+    ws_end how = ws_end::input_ended;
+    unsigned code = 0;               // closed: the client's code (1005: none); failed: ours
+    std::size_t held = 0;            // bytes the reader held when it stopped
     std::string written;             // what the server wrote after the 101: pongs, a close
 };
 

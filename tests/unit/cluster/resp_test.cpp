@@ -42,5 +42,22 @@ TEST(resp, a_protocol_error_fails_the_reader) {
     EXPECT_FALSE(reader.feed("+OK\r\n", 5));
 }
 
+// hiredis 0.14 would allocate 16 GB of element pointers for this header alone (the
+// cluster_shards fuzz target's find): refused at the header, and a large honest array still reads.
+TEST(resp, an_array_header_over_a_million_elements_fails_the_reader_before_any_allocation) {
+    resp_reader reader;
+    std::string huge = "*1999999999\r\n";
+    reader.feed(huge.data(), huge.size());
+    EXPECT_EQ(reader.next(), nullptr);
+    EXPECT_TRUE(reader.failed());
+    resp_reader ok;
+    std::string many = "*100000\r\n";
+    for (int i = 0; i < 100000; ++i) many += ":1\r\n";
+    ASSERT_TRUE(ok.feed(many.data(), many.size()));
+    auto r = ok.next();
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->elements, 100000u);
+}
+
 }  // namespace
 }  // namespace wsgated::cluster

@@ -1,6 +1,6 @@
 // Tests for ws/coalescing_stream over a real loopback TCP connection: what is appended in one
-// turn leaves in one write, in order with Beast-style writes; on_written tells the truth; the
-// receive path serves small reads from one big receive.
+// turn leaves in one write, in order; on_written tells the truth; a receive hands out what one
+// syscall brought, kept bytes first, and flushes the answers before it waits.
 #include "ws/coalescing_stream.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include <array>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/connect.hpp>
@@ -78,20 +79,15 @@ TEST_F(loopback, nothing_leaves_without_a_flush) {
     EXPECT_EQ(out->buffered(), 0u);
 }
 
-TEST_F(loopback, stream_writes_and_appends_keep_their_order) {
-    out->append("a");
-    bool done = false;
-    net::async_write(*out, net::buffer(std::string_view("b")), [&](error_code ec, std::size_t n) {
-        EXPECT_FALSE(ec);
-        EXPECT_EQ(n, 1u);
-        done = true;
-    });
-    out->append("c");
-    auto reads = peer_reads(3);
-    EXPECT_TRUE(done);
+TEST_F(loopback, a_receive_flushes_what_was_appended_before_it_waits) {
+    std::vector<char> scratch(64 * 1024);
+    out->set_read_scratch(scratch);
+    out->append("answer");
+    out->async_receive([](error_code, std::span<char>) {});
+    auto reads = peer_reads(6);  // no flush() called: the receive's cork did it
     std::string all;
     for (auto& r : reads) all += r;
-    EXPECT_EQ(all, "abc");
+    EXPECT_EQ(all, "answer");
 }
 
 TEST_F(loopback, on_written_says_true_once_the_bytes_reached_the_socket) {
@@ -129,54 +125,70 @@ TEST_F(loopback, drain_completes_after_the_pending_bytes_are_written) {
     EXPECT_TRUE(drained);
 }
 
-TEST_F(loopback, small_reads_are_served_from_one_receive) {
+TEST_F(loopback, a_burst_arrives_in_one_receive_into_the_scratch) {
     std::vector<char> scratch(64 * 1024);
     out->set_read_scratch(scratch);
-    std::string sent;
-    for (int i = 0; i < 1000; ++i) sent += static_cast<char>('a' + i % 26);
+    std::string sent(40000, 'x');
     net::write(peer, net::buffer(sent));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // all of it in the kernel's buffer
     std::string got;
-    std::function<void()> read_more = [&] {
-        auto buf = std::make_shared<std::array<char, 7>>();
-        out->async_read_some(net::buffer(*buf), [&, buf](error_code ec, std::size_t n) {
-            ASSERT_FALSE(ec);
-            got.append(buf->data(), n);
-            if (got.size() < sent.size()) read_more();
-        });
-    };
-    read_more();
+    int receives = 0;
+    out->async_receive([&](error_code ec, std::span<char> bytes) {
+        ASSERT_FALSE(ec);
+        ++receives;
+        EXPECT_EQ(bytes.data(), scratch.data());  // no buffer of its own
+        got.assign(bytes.data(), bytes.size());
+    });
     ioc.run_for(std::chrono::milliseconds(200));
-    EXPECT_EQ(got, sent);
+    EXPECT_EQ(receives, 1);
+    EXPECT_TRUE(got == sent) << got.size() << " bytes";
 }
 
-TEST_F(loopback, unread_bytes_come_before_the_socket) {
+TEST_F(loopback, kept_bytes_come_before_the_socket_without_a_syscall) {
     std::vector<char> scratch(64 * 1024);
     out->set_read_scratch(scratch);
-    out->unread("early,");
+    out->keep_unread(std::string_view("early,"));
     net::write(peer, net::buffer(std::string_view("late")));
     std::string got;
-    std::function<void()> read_more = [&] {
-        auto buf = std::make_shared<std::array<char, 4>>();
-        out->async_read_some(net::buffer(*buf), [&, buf](error_code ec, std::size_t n) {
+    bool kept_again = false;
+    std::function<void()> receive = [&] {
+        out->async_receive([&](error_code ec, std::span<char> bytes) {
             ASSERT_FALSE(ec);
-            got.append(buf->data(), n);
-            if (got.size() < 10) read_more();
+            got.append(bytes.data(), bytes.size());
+            if (!kept_again) {
+                kept_again = true;
+                EXPECT_EQ(got, "early,");  // the kept bytes alone, then the socket
+                // A part not read yet is kept again, from the very buffer handed out.
+                out->keep_unread(bytes.subspan(5));
+                got.pop_back();
+            }
+            if (got.size() < 10) receive();
         });
     };
-    read_more();
+    receive();
     ioc.run_for(std::chrono::milliseconds(200));
     EXPECT_EQ(got, "early,late");
 }
 
-TEST_F(loopback, the_peer_closing_ends_a_pending_read_with_eof) {
+TEST_F(loopback, the_peer_closing_ends_a_pending_receive_with_eof) {
     std::vector<char> scratch(64 * 1024);
     out->set_read_scratch(scratch);
     error_code got;
-    char buf[16];
-    out->async_read_some(net::buffer(buf), [&](error_code ec, std::size_t) { got = ec; });
+    out->async_receive([&](error_code ec, std::span<char>) { got = ec; });
     peer.close();
     ioc.run_for(std::chrono::milliseconds(200));
     EXPECT_EQ(got, net::error::eof);
+}
+
+TEST_F(loopback, without_a_scratch_a_receive_uses_a_buffer_of_its_own) {
+    net::write(peer, net::buffer(std::string_view("tls-like")));
+    std::string got;
+    out->async_receive([&](error_code ec, std::span<char> bytes) {
+        ASSERT_FALSE(ec);
+        got.assign(bytes.data(), bytes.size());
+    });
+    ioc.run_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(got, "tls-like");
 }
 
 // A callback that sends (the control API's ?wait=written could) appends and starts a write
