@@ -76,7 +76,8 @@ private:
     snapshot_ptr snapshot_;
     std::atomic<std::size_t> live_{0};
     bool draining_ = false;
-    std::vector<char> read_scratch_ = std::vector<char>(64 * 1024);
+    // 256 KiB: a 64 KiB message (65,546 bytes framed) arrives whole and is read in place.
+    std::vector<char> read_scratch_ = std::vector<char>(256 * 1024);
     boost::asio::io_context ioc_{1};
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard_;
     std::thread thread_;

@@ -23,7 +23,7 @@
 // (docs/performance.md). Over TLS (Asio encrypts one buffer per call) the write in flight
 // flattens them into its own buffer; what waits behind it stays shared.
 //
-// Receives: on plain TCP the layer waits for readability and then receives up to 64 KiB at once
+// Receives: on plain TCP the layer waits for readability and then receives up to 256 KiB at once
 // into the worker's scratch buffer (shared: only this turn uses it) and hands the session a view
 // of it: one syscall per burst, and no read buffer held by an idle connection (the session's
 // ws/frame_reader keeps only a cut frame's tail). Over TLS, reads go through a buffer of the

@@ -231,6 +231,7 @@ TEST_F(session_fixture, a_close_code_of_5000_or_more_fails_1002_and_is_not_echoe
         EXPECT_TRUE(run_until([&] { return delivery->connections() == 0; }));
         open_session();
     }
+    EXPECT_EQ(state.metrics.client_errors.with({"protocol"}).value(), 2u);
     // A valid code is still echoed as it came.
     send(client_frame(8, close_payload(4999)));
     EXPECT_EQ(code_of(next_frame()), 4999);
@@ -268,6 +269,7 @@ TEST_F(session_fixture, a_message_over_max_message_size_closes_1009) {
     auto f = next_frame();
     EXPECT_EQ(f.opcode, 8);
     EXPECT_EQ(code_of(f), 1009);
+    EXPECT_EQ(state.metrics.client_errors.with({"too_big"}).value(), 1u);
 }
 
 TEST_F(session_fixture, invalid_utf8_in_a_text_message_closes_1007) {
@@ -276,6 +278,21 @@ TEST_F(session_fixture, invalid_utf8_in_a_text_message_closes_1007) {
     auto f = next_frame();
     EXPECT_EQ(f.opcode, 8);
     EXPECT_EQ(code_of(f), 1007);
+    EXPECT_EQ(state.metrics.client_errors.with({"invalid_data"}).value(), 1u);
+    EXPECT_EQ(state.metrics.client_errors.with({"protocol"}).value(), 0u);
+}
+
+// RFC 6455 §7.1.1: after the close handshake the server ends TCP first, and the backend hears
+// the client's code; an empty close frame is answered 1000.
+TEST_F(session_fixture, an_empty_close_is_answered_1000_and_the_server_ends_tcp_first) {
+    start();
+    send(client_frame(8, ""));
+    auto f = next_frame();
+    EXPECT_EQ(f.opcode, 8);
+    EXPECT_EQ(code_of(f), 1000);
+    EXPECT_TRUE(run_until([&] { pump(); return eof_; }));  // our FIN, while the client's end is still open
+    client.close();
+    EXPECT_TRUE(run_until([&] { return delivery->connections() == 0; }));
 }
 
 TEST_F(session_fixture, delivery_reaches_it_and_wait_written_answers_after_the_socket_took_the_bytes) {
