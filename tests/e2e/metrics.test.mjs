@@ -60,8 +60,14 @@ test('scrapes taken while 200 clients connect add up', async (t) => {
       await sleep(5);
     }
   })();
-  const clients = await withTimeout(Promise.all(
-    Array.from({ length: N }, (_, i) => open(gw.url(0, `/chat/${i % 10}`)))), 30000, '200 clients');
+  // In four waves, 30 ms apart: 200 connects can finish within one scrape, and the point is
+  // scrapes taken while connections are being accepted.
+  const clients = [];
+  for (let wave = 0; wave < 4; wave++) {
+    clients.push(...await withTimeout(Promise.all(Array.from({ length: N / 4 },
+      (_, i) => open(gw.url(0, `/chat/${(wave * N / 4 + i) % 10}`)))), 30000, '200 clients'));
+    await sleep(30);
+  }
   await waitForMetric(gw, 'wsgate_connections', { route: '/chat/{room}' }, (v) => v === N, 5000);
   stop = true;
   await scraper;
