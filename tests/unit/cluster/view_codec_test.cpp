@@ -39,6 +39,13 @@ TEST(view_codec, refuses_a_garbled_view) {
                              R"("headers":[],"at_ms":1,"rooms":[]})"));
     EXPECT_FALSE(decode_view(R"({"id":"x","route":"r","user":"","claims":"{}","remote":"","params":[],)"
                              R"("headers":[],"at_ms":1,"rooms":[1]})"));
+    // A connection time the clock cannot hold (UBSan: signed overflow converting to nanoseconds).
+    EXPECT_FALSE(decode_view(R"({"id":"x","route":"r","user":"","claims":"{}","remote":"","params":[],)"
+                             R"("headers":[],"at_ms":13333333333333,"rooms":[]})"));
+    EXPECT_FALSE(decode_view(R"({"id":"x","route":"r","user":"","claims":"{}","remote":"","params":[],)"
+                             R"("headers":[],"at_ms":-1,"rooms":[]})"));
+    EXPECT_TRUE(decode_view(R"({"id":"x","route":"r","user":"","claims":"{}","remote":"","params":[],)"
+                            R"("headers":[],"at_ms":1764720000000,"rooms":[]})"));
 }
 
 }  // namespace
