@@ -346,6 +346,10 @@ def targets(run: dict, agg: dict) -> list[list[str]]:
     v = w.get("rss_conn") if w else None
     add("≤ 3 KiB RSS per idle plain connection", "–" if v is None else f"{v / 1024:.2f} KiB",
         None if v is None else v <= 3 * 1024)
+    w, u = g("idle-tls-3k", "wsgated"), g("idle-tls-3k", "uws")
+    v = w["rss_conn"] / u["rss_conn"] if w and u and w.get("rss_conn") and u.get("rss_conn") else None
+    add("idle wss:// connection ≤ 2× uWS's RSS (issue 18)",
+        "–" if v is None else f"{w['rss_conn'] / 1024:.1f} KiB, {v:.2f}× uWS", None if v is None else v <= 2)
     v, b = ratio(g("deflate-1k-d8-c100", "wsgated"), g("deflate-1k-d8-c100", "ws"))
     add("permessage-deflate 1 KiB echo ≥ 3× ws", fr((v, b)), None if v is None else v >= 3)
     w = g("fanout-10k", "wsgated")
@@ -428,6 +432,9 @@ def render(run: dict) -> str:
         sec_simple(run, agg, {"idle-10k"}, "Idle memory",
                    "Resident memory growth of the server (smaps_rollup `Rss`) divided by the "
                    "connections held, after the upgrade, nothing sent; heartbeat off everywhere.",
+                   "mem", "mem"),
+        sec_simple(run, agg, {"idle-tls-3k"}, "Idle TLS memory",
+                   "The same over TLS 1.3 (`wss://`, P-256 ECDSA): what an idle browser tab costs.",
                    "mem", "mem"),
         sec_simple(run, agg, {"storm"}, "Handshake storm",
                    "Connect, upgrade, close, repeat, 16 loops. Cell: server CPU per handshake · "

@@ -20,15 +20,16 @@
 // Shared payloads (a publish: one buffer for every member) are not copied: append_shared()
 // keeps a reference at its place, and the write gathers (writev) copied bytes and shared buffers
 // in order, so 10,000 members that do not read hold one copy of a payload, not one each
-// (docs/performance.md). Over TLS (Asio encrypts one buffer per call) the write in flight
-// flattens them into its own buffer; what waits behind it stays shared.
+// (docs/performance.md). Over TLS (ws/tls_socket) the write's start encrypts the copied bytes
+// and the shared buffers, in order, into records (one TLS write per piece, so a batch of small
+// frames is one record), and lets go of the shared buffers then; what waits behind a write in
+// flight stays plaintext, and shared, until the next one.
 //
-// Receives: on plain TCP the layer waits for readability and then receives up to 256 KiB at once
-// into the worker's scratch buffer (shared: only this turn uses it) and hands the session a view
-// of it: one syscall per burst, and no read buffer held by an idle connection (the session's
-// ws/frame_reader keeps only a cut frame's tail). Over TLS, reads go through a buffer of the
-// connection's own (OpenSSL completes them later, when another connection may be using the
-// scratch).
+// Receives: the layer waits for readability and then receives up to 256 KiB at once into the
+// worker's scratch buffer (shared: only this turn uses it) and hands the session a view of it:
+// one syscall per burst, and no read buffer held by an idle connection (the session's
+// ws/frame_reader keeps only a cut frame's tail). Over TLS the ciphertext is read into the
+// scratch and decrypted into it too (ws/tls_socket).
 #pragma once
 
 #include <cstddef>
@@ -50,6 +51,7 @@
 #include <boost/beast/core/bind_handler.hpp>
 
 #include "ws/lazy_fifo.h"
+#include "ws/tls_socket.h"
 
 namespace wsgated::ws {
 
@@ -100,13 +102,11 @@ public:
         if (on_written) waiting_.push_back({appended_, std::move(on_written)});
     }
 
-    // Plain TCP only: receive through this worker's scratch buffer (see above).
+    // Receive through this worker's scratch buffer (see above). TLS needs it.
     void set_read_scratch(std::span<char> scratch) {
-        if constexpr (plain) {
-            error_code ec;
-            socket().non_blocking(true, ec);  // read_some must say would_block, not wait
-            if (!ec) scratch_ = scratch;
-        }
+        error_code ec;
+        socket().non_blocking(true, ec);  // read_some must say would_block, not wait
+        if (!ec) scratch_ = scratch;
     }
 
     // Bytes received and not read yet (behind the upgrade request; the rest of a receive when a
@@ -124,20 +124,22 @@ public:
         if (writing_ || !has_pending() || failed_) return;
         auto anchor = owner_.lock();
         if (!anchor) return;  // the owner is going away: nothing can complete any more
-        std::swap(sending_, pending_);
-        std::swap(sending_shared_, pending_shared_);
-        sending_shared_bytes_ = std::exchange(pending_shared_bytes_, 0);
-        writing_ = true;
-        auto done = [this, anchor = std::move(anchor)](error_code ec, std::size_t n) { on_flushed(ec, n); };
-        if (sending_shared_.empty()) return boost::asio::async_write(next_, boost::asio::buffer(sending_), std::move(done));
-        if constexpr (plain) {
+        if constexpr (tls) {
+            flush_records(std::move(anchor));
+        } else {
+            std::swap(sending_, pending_);
+            std::swap(sending_shared_, pending_shared_);
+            sending_shared_bytes_ = std::exchange(pending_shared_bytes_, 0);
+            writing_ = true;
+            auto done = [this, anchor = std::move(anchor)](error_code ec, std::size_t n) { on_flushed(ec, n); };
+            if (sending_shared_.empty()) return boost::asio::async_write(next_, boost::asio::buffer(sending_), std::move(done));
             gather();
             boost::asio::async_write(next_, std::span<const boost::asio::const_buffer>(gather_), std::move(done));
-        } else {
-            flatten();
-            boost::asio::async_write(next_, boost::asio::buffer(sending_), std::move(done));
         }
     }
+
+    // TLS: our close_notify behind everything appended (then async_drain writes it).
+    void close_notify() { notify_ = tls; }
 
     // Flushes at the end of this event-loop turn, so that what else this turn sends joins in.
     void flush_soon() {
@@ -178,10 +180,19 @@ public:
             });
             return;
         }
-        flush();
-        if constexpr (plain) {
-            if (!scratch_.empty()) return wait_and_receive(std::forward<Handler>(h));
+        if constexpr (tls) {
+            if (next_.ready()) return boost::asio::post(next_.get_executor(), [this, h = std::forward<Handler>(h)]() mutable {
+                receive_now(std::move(h));
+            });
         }
+        flush();
+        if (tls || !scratch_.empty()) return wait_and_receive(std::forward<Handler>(h));  // TLS: set_read_scratch first
+        if constexpr (!tls) receive_into_own_buffer(std::forward<Handler>(h));
+    }
+
+private:
+    template <class Handler>
+    void receive_into_own_buffer(Handler&& h) {
         if (!own_buffer_) own_buffer_ = std::make_unique<char[]>(own_buffer_size);
         next_.async_read_some(boost::asio::buffer(own_buffer_.get(), own_buffer_size),
                               [this, h = std::forward<Handler>(h)](error_code ec, std::size_t n) mutable {
@@ -189,14 +200,18 @@ public:
                               });
     }
 
-private:
     // A shared buffer's place in the copied bytes: it goes before pending_[at].
     struct shared_piece {
         std::size_t at;
         std::shared_ptr<const std::string> bytes;
     };
 
-    bool has_pending() const { return !pending_.empty() || !pending_shared_.empty(); }
+    bool has_pending() {
+        if constexpr (tls) {
+            if (notify_ || !next_.engine().output().empty()) return true;  // TLS's own records
+        }
+        return !pending_.empty() || !pending_shared_.empty();
+    }
 
     // The write in flight as one sequence: copied bytes and shared buffers in appended order.
     void gather() {
@@ -210,28 +225,47 @@ private:
         if (from < sending_.size()) gather_.emplace_back(sending_.data() + from, sending_.size() - from);
     }
 
-    // TLS: the same sequence copied into the write's own buffer, in place (from the back, each
-    // piece of copied bytes moved to its final place, each shared buffer copied into its gap),
-    // and the references let go.
-    void flatten() {
-        std::size_t copied_end = sending_.size();
-        std::size_t end = copied_end + sending_shared_bytes_;
-        sending_.resize(end);
-        char* data = sending_.data();
-        for (auto piece = sending_shared_.rbegin(); piece != sending_shared_.rend(); ++piece) {
-            std::size_t after = copied_end - piece->at;  // copied bytes behind this piece
-            std::memmove(data + end - after, data + piece->at, after);
-            end -= after + piece->bytes->size();
-            std::memcpy(data + end, piece->bytes->data(), piece->bytes->size());
-            copied_end = piece->at;
+    // TLS: the copied bytes and shared buffers encrypted in order into the engine's output,
+    // which becomes the write in flight.
+    void flush_records(std::shared_ptr<void> anchor) {
+        std::size_t from = 0;
+        bool ok = true;
+        for (const auto& piece : pending_shared_) {
+            ok = ok && next_.encrypt({pending_.data() + from, piece.at - from}) && next_.encrypt(*piece.bytes);
+            from = piece.at;
         }
-        sending_shared_.clear();
-        sending_shared_bytes_ = 0;
+        ok = ok && next_.encrypt({pending_.data() + from, pending_.size() - from});
+        if (std::exchange(notify_, false)) next_.close_notify();
+        sending_plain_ = pending_.size() + pending_shared_bytes_;
+        pending_.clear();
+        pending_shared_.clear();
+        pending_shared_bytes_ = 0;
+        writing_ = true;
+        auto done = [this, anchor = std::move(anchor)](error_code ec, std::size_t n) { on_flushed(ec, n); };
+        if (!ok) {  // as a failed write: the writers and a drain learn it from on_flushed
+            auto failed = boost::system::errc::make_error_code(boost::system::errc::protocol_error);
+            return boost::asio::post(next_.get_executor(), boost::beast::bind_front_handler(std::move(done), failed, 0));
+        }
+        std::swap(sending_, next_.engine().output());
+        boost::asio::async_write(next_.socket(), boost::asio::buffer(sending_), std::move(done));
     }
 
-    // Plain TCP: the socket itself, or Beast's tcp_stream around one (not TLS).
+    // Under TLS, what wait_and_receive does once the socket is readable (or the engine has
+    // something already).
+    template <class Handler>
+    void receive_now(Handler&& h) {
+        error_code ec;
+        auto plain = next_.receive(scratch_, ec);
+        if (ec == boost::asio::error::would_block) {
+            flush();  // what reading produced (TLS's own answers) goes out before the wait
+            return wait_and_receive(std::forward<Handler>(h));
+        }
+        h(ec, plain);
+    }
+
+    // The socket itself, Beast's tcp_stream around one, or ws/tls_socket.
     static constexpr bool bare = requires(Next& n) { n.non_blocking(true); };
-    static constexpr bool plain = bare || requires(Next& n) { n.socket().non_blocking(true); };
+    static constexpr bool tls = std::is_same_v<Next, tls_socket>;
 
     auto& socket() {
         if constexpr (bare) return next_;
@@ -242,6 +276,9 @@ private:
     template <class Handler>
     void wait_and_receive(Handler&& h) {
         socket().async_wait(boost::asio::socket_base::wait_read, [this, h = std::forward<Handler>(h)](error_code ec) mutable {
+            if constexpr (tls) {
+                if (!ec) return receive_now(std::move(h));
+            }
             std::size_t n = ec ? 0 : socket().read_some(boost::asio::buffer(scratch_.data(), scratch_.size()), ec);
             if (ec == boost::asio::error::would_block) return wait_and_receive(std::move(h));
             h(ec, std::span<char>(scratch_.data(), n));
@@ -250,16 +287,12 @@ private:
 
     void on_flushed(error_code ec, std::size_t n) {
         writing_ = false;
-        written_ += n;
+        written_ += tls ? std::exchange(sending_plain_, 0) : n;  // on_written counts what was appended
         sending_.clear();
         sending_shared_.clear();  // lets go of the shared buffers now, not at the next write
         sending_shared_bytes_ = 0;
         if (ec) {
-            failed_ = true;
-            error_ = ec;
-            pending_.clear();
-            pending_shared_.clear();
-            pending_shared_bytes_ = 0;
+            fail(ec);
         } else if (has_pending()) {
             flush();
         } else {
@@ -270,6 +303,7 @@ private:
             release_if_large(sending_shared_);
             release_if_large(pending_shared_);
             release_if_large(gather_);
+            if constexpr (tls) release_if_large(next_.engine().output());
         }
         // Callbacks last, once the buffers are settled: one may append and start a write.
         if (ec) notify_all(false);
@@ -278,6 +312,15 @@ private:
         auto drained = std::move(drained_);
         drained_.clear();
         for (auto& d : drained) d(error_);
+    }
+
+    // Nothing more can be written: what is pending is dropped, and the writers learn it.
+    void fail(error_code ec) {
+        failed_ = true;
+        error_ = ec;
+        pending_.clear();
+        pending_shared_.clear();
+        pending_shared_bytes_ = 0;
     }
 
     void notify_written() {
@@ -315,6 +358,7 @@ private:
     std::vector<char> inbox_;    // received, not yet read by the session (keep_unread)
     std::span<char> scratch_;    // the worker's receive buffer (plain TCP); empty: own_buffer_
     std::unique_ptr<char[]> own_buffer_;
+    std::size_t sending_plain_ = 0;  // TLS: the plaintext bytes the write in flight carries
     std::uint64_t appended_ = 0;  // bytes ever appended / written: match on_written callbacks
     std::uint64_t written_ = 0;
     lazy_fifo<std::pair<std::uint64_t, written_fn>> waiting_;
@@ -323,6 +367,7 @@ private:
     bool writing_ = false;
     bool flush_posted_ = false;
     bool failed_ = false;
+    bool notify_ = false;  // TLS: a close_notify goes behind what is pending
 };
 
 }  // namespace wsgated::ws

@@ -3,10 +3,9 @@
 
 #include <optional>
 
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/range/iterator_range.hpp>
 #include <spdlog/spdlog.h>
 
@@ -166,12 +165,12 @@ void handshake<Stream>::on_proxy_read(error_code ec, std::size_t n) {
 template <class Stream>
 void handshake<Stream>::start_protocol() {
     if constexpr (std::is_same_v<Stream, tls_stream>) {
-        // Bytes already read past a PROXY header are the start of the ClientHello. Beast 1.81
-        // constrains this overload's handler on void(error_code) although Asio calls it with
-        // (error_code, bytes_used): a variadic lambda satisfies both.
-        stream_.async_handshake(boost::asio::ssl::stream_base::server, buffer_.cdata(),
-                                [self = this->shared_from_this()](error_code ec, auto... used) {
-                                    (self->buffer_.consume(used), ...);
+        // Bytes already read past a PROXY header are the start of the ClientHello: the engine
+        // takes them all (what it does not need yet, it keeps).
+        auto early = buffer_.cdata();
+        stream_.async_handshake({static_cast<const char*>(early.data()), early.size()},
+                                [self = this->shared_from_this()](error_code ec) {
+                                    self->buffer_.consume(self->buffer_.size());
                                     self->on_tls(ec);
                                 });
     } else {
@@ -182,7 +181,8 @@ void handshake<Stream>::start_protocol() {
 template <class Stream>
 void handshake<Stream>::on_tls(error_code ec) {
     if (ec) {
-        spdlog::debug("handshake from {}: TLS failed: {}", remote_, ec.message());
+        if constexpr (std::is_same_v<Stream, tls_stream>)
+            spdlog::debug("handshake from {}: TLS failed: {}", remote_, stream_.reason().empty() ? ec.message() : stream_.reason());
         return fail(ec == beast::error::timeout ? "timeout" : "tls");
     }
     do_read();
@@ -203,7 +203,7 @@ void handshake<Stream>::on_read(error_code ec, std::size_t) {
         return respond(oversize_status(*parser_, buffer_), "request header too large\n");
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == boost::asio::error::operation_aborted || ec == boost::asio::error::connection_reset ||
-        ec == boost::asio::error::bad_descriptor || ec == boost::asio::ssl::error::stream_truncated) {
+        ec == boost::asio::error::bad_descriptor) {
         spdlog::debug("handshake from {}: {}", remote_, ec.message());
         // Nothing to answer: the peer left, was too slow (slowloris), or a drain cut it.
         return fail(ec == beast::error::timeout ? "timeout" : "closed");
@@ -355,7 +355,7 @@ void start_handshake(boost::asio::ip::tcp::socket socket, core::worker& worker,
     bool proxy = options.proxy_protocol;
     if (options.tls) {
         std::make_shared<handshake<tls_stream>>(worker, std::move(snapshot), sv, proxy,
-                                                std::move(socket), *options.tls)->run();
+                                                std::move(socket), options.tls->native_handle())->run();
     } else {
         std::make_shared<handshake<plain_stream>>(worker, std::move(snapshot), sv, proxy,
                                                   std::move(socket))->run();

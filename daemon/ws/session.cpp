@@ -248,7 +248,7 @@ void session<Stream>::send_copy(std::string_view payload, bool binary) {
 }
 
 template class session<plain_socket>;
-template class session<tls_stream>;
+template class session<tls_socket>;
 
 }  // namespace wsgated::ws::session_detail
 
@@ -279,6 +279,15 @@ void start_session(plain_stream&& stream, session_start&& start) {
     launch(std::move(socket), std::move(start));
 }
 
-void start_session(tls_stream&& stream, session_start&& start) { launch(std::move(stream), std::move(start)); }
+// A TLS session too: its engine goes along (ws/tls_socket), the handshake's buffers do not.
+void start_session(tls_stream&& stream, session_start&& start) {
+    error_code ec;
+    auto socket = adopt_socket(std::move(stream.next_layer()), start.worker->ioc(), ec);
+    if (ec) {
+        spdlog::debug("session from {}: {}", start.remote, ec.message());
+        return;
+    }
+    launch(tls_socket(std::move(socket), std::move(stream.engine())), std::move(start));
+}
 
 }  // namespace wsgated::ws

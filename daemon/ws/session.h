@@ -10,7 +10,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "auth/identity.h"
 #include "core/conn_limits.h"
@@ -18,11 +17,10 @@
 #include "core/worker.h"
 #include "ws/handshake.h"
 #include "ws/plain_socket.h"
+#include "ws/tls_stream.h"
 #include "ws/upgrade.h"
 
 namespace wsgated::ws {
-
-using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
 struct session_start {
     core::worker* worker = nullptr;

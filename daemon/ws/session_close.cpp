@@ -67,25 +67,21 @@ template <class Stream>
 void session<Stream>::teardown() {
     tearing_down_ = true;
     arm_close_deadline();
+    // TLS: our close_notify right behind the close frame, in the same write.
+    if constexpr (std::is_same_v<Stream, tls_socket>) io_.close_notify();
     io_.async_drain([self = this->shared_from_this()](error_code) { self->after_drain(); });
 }
 
-// Plain TCP: FIN from our side, then read (and drop) until the client's FIN, so that bytes it
-// still sends do not make our kernel answer with a reset that could destroy our close frame
-// before the client read it. TLS: close_notify, as Beast did.
+// FIN from our side, then read (and drop) until the client's FIN, so that bytes it still sends
+// do not make our kernel answer with a reset that could destroy our close frame before the
+// client read it. TLS: our close_notify went first (teardown), and the client's close_notify
+// ends the reading as its FIN does.
 template <class Stream>
 void session<Stream>::after_drain() {
     if (phase_.is(phase::finished)) return;
-    if constexpr (std::is_same_v<Stream, plain_socket>) {
-        error_code ignored;
-        io_.next_layer().shutdown(boost::asio::socket_base::shutdown_send, ignored);
-        if (!reading_) do_read();  // ends with EOF: finish()
-    } else {
-        io_.next_layer().async_shutdown([self = this->shared_from_this()](error_code ec) {
-            self->drop_tcp();
-            self->finish(ec);
-        });
-    }
+    error_code ignored;
+    socket().shutdown(boost::asio::socket_base::shutdown_send, ignored);
+    if (!reading_) do_read();  // ends with EOF: finish()
 }
 
 // A close frame queued behind a write a slow consumer never reads, a client that never
@@ -104,11 +100,9 @@ void session<Stream>::arm_close_deadline() {
 }
 
 template <class Stream>
-void session<Stream>::drop_tcp() {  // at once, no close handshake: the bare socket, or the TCP stream under TLS
+void session<Stream>::drop_tcp() {  // at once, no close handshake
     error_code ignored;
-    auto& lowest = boost::beast::get_lowest_layer(io_.next_layer());
-    if constexpr (requires { lowest.socket(); }) lowest.socket().close(ignored);
-    else lowest.close(ignored);
+    socket().close(ignored);
 }
 
 template <class Stream>
@@ -141,7 +135,7 @@ void session<Stream>::finish(error_code ec) {
     template void session<S>::drop_tcp();                                            \
     template void session<S>::finish(error_code);
 WSGATED_SESSION_CLOSE(plain_socket)
-WSGATED_SESSION_CLOSE(tls_stream)
+WSGATED_SESSION_CLOSE(tls_socket)
 #undef WSGATED_SESSION_CLOSE
 
 }  // namespace wsgated::ws::session_detail

@@ -87,10 +87,10 @@ template bool session<plain_socket>::adopt(const core::snapshot_ptr&);
 template void session<plain_socket>::apply_limits(const config::gateway_config&);
 template void session<plain_socket>::move_to(backend::backend&);
 template void session<plain_socket>::moved_on(backend::backend&);
-template void session<tls_stream>::reconfigure(const core::snapshot_ptr&);
-template bool session<tls_stream>::adopt(const core::snapshot_ptr&);
-template void session<tls_stream>::apply_limits(const config::gateway_config&);
-template void session<tls_stream>::move_to(backend::backend&);
-template void session<tls_stream>::moved_on(backend::backend&);
+template void session<tls_socket>::reconfigure(const core::snapshot_ptr&);
+template bool session<tls_socket>::adopt(const core::snapshot_ptr&);
+template void session<tls_socket>::apply_limits(const config::gateway_config&);
+template void session<tls_socket>::move_to(backend::backend&);
+template void session<tls_socket>::moved_on(backend::backend&);
 
 }  // namespace wsgated::ws::session_detail

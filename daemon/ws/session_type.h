@@ -23,6 +23,7 @@
 #include "ws/inflater.h"
 #include "ws/outbound.h"
 #include "ws/plain_socket.h"
+#include "ws/tls_socket.h"
 #include "ws/rate_limit.h"
 #include "ws/session.h"
 #include "ws/session_phase.h"
@@ -117,6 +118,10 @@ private:
     void moved_on(backend::backend& b);
 
     void to(phase next) { phase_.to(next); }
+    plain_socket& socket() {
+        if constexpr (std::is_same_v<Stream, tls_socket>) return io_.next_layer().socket();
+        else return io_.next_layer();
+    }
     const config::gateway_config& config() const { return snapshot_->config(); }
     const config::route_config& route() const { return *facts_.route; }
 
@@ -156,6 +161,6 @@ private:
 };
 
 extern template class session<plain_socket>;
-extern template class session<tls_stream>;
+extern template class session<tls_socket>;
 
 }  // namespace wsgated::ws::session_detail

@@ -14,6 +14,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "../support/tls_pair.h"
+
 namespace wsgated::config {
 namespace {
 
@@ -33,7 +35,7 @@ protected:
         EVP_PKEY* key = EVP_EC_gen("P-256");
         EVP_PKEY* other = EVP_EC_gen("P-256");
         ASSERT_TRUE(key && other);
-        write_pem(path("tls.crt"), [&](FILE* f) { return write_cert(f, key); });
+        write_pem(path("tls.crt"), [&](FILE* f) { return test::write_self_signed_cert(f, key); });
         write_pem(path("tls.key"), [&](FILE* f) { return write_key(f, key); });
         write_pem(path("other.key"), [&](FILE* f) { return write_key(f, other); });
         write_pem(path("jwt.pem"), [&](FILE* f) { return PEM_write_PUBKEY(f, key); });
@@ -73,23 +75,6 @@ private:
 
     static int write_key(FILE* f, EVP_PKEY* key) {
         return PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
-    }
-
-    static int write_cert(FILE* f, EVP_PKEY* key) {
-        X509* x = X509_new();
-        X509_set_version(x, 2);
-        ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-        X509_gmtime_adj(X509_getm_notBefore(x), 0);
-        X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-        X509_set_pubkey(x, key);
-        X509_NAME* name = X509_get_subject_name(x);
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                   reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-        X509_set_issuer_name(x, name);
-        X509_sign(x, key, EVP_sha256());
-        int ok = PEM_write_X509(f, x);
-        X509_free(x);
-        return ok;
     }
 
     static void write_text(const std::string& name, const std::string& text) {

@@ -1,6 +1,6 @@
-// Tests for ws/coalescing_stream over a real loopback TCP connection: what is appended in one
-// turn leaves in one write, in order; on_written tells the truth; a receive hands out what one
-// syscall brought, kept bytes first, and flushes the answers before it waits.
+// Tests for ws/coalescing_stream over a real loopback TCP connection, plain and TLS: what is
+// appended in one turn leaves in one write, in order; on_written tells the truth; a receive
+// hands out what one syscall brought, kept bytes first, and flushes the answers before it waits.
 #include "ws/coalescing_stream.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +16,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/write.hpp>
+
+#include "../support/tls_pair.h"
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
@@ -247,18 +250,6 @@ void append_mix(Layer& out, const std::vector<std::shared_ptr<const std::string>
     expect += "<tail>";
 }
 
-// A stream Asio cannot tell from TLS for the layer's purpose (no non_blocking): the layer
-// flattens the shared buffers into its own write buffer, as over ssl::stream.
-struct opaque_stream {
-    boost::beast::tcp_stream inner;
-    using executor_type = boost::beast::tcp_stream::executor_type;
-    executor_type get_executor() { return inner.get_executor(); }
-    template <class B, class H>
-    auto async_read_some(const B& b, H&& h) { return inner.async_read_some(b, std::forward<H>(h)); }
-    template <class B, class H>
-    auto async_write_some(const B& b, H&& h) { return inner.async_write_some(b, std::forward<H>(h)); }
-};
-
 }  // namespace
 
 TEST_F(loopback, shared_buffers_leave_in_place_among_copied_bytes_and_are_let_go) {
@@ -299,26 +290,148 @@ TEST_F(loopback, shared_buffers_behind_a_write_in_flight_keep_their_order) {
     EXPECT_EQ(first.use_count(), 1);
 }
 
-TEST(coalescing_stream_opaque, shared_buffers_are_flattened_in_order_when_the_write_starts) {
+// Over TLS (ws/tls_socket): a server engine after its handshake (tests/unit/support/tls_pair.h)
+// on the accepted socket, a client engine reading what the peer socket receives.
+struct tls_loopback : ::testing::Test {
+    using tls_layer = wsgated::ws::coalescing_stream<wsgated::ws::tls_socket>;
     net::io_context ioc;
-    tcp::acceptor acc(ioc, {net::ip::make_address("127.0.0.1"), 0});
-    tcp::socket peer(ioc);
-    peer.connect(acc.local_endpoint());
-    using opaque_layer = wsgated::ws::coalescing_stream<opaque_stream>;
-    auto out = std::make_shared<opaque_layer>(opaque_stream{boost::beast::tcp_stream(acc.accept())});
-    out->set_owner(out);
-    std::vector<std::shared_ptr<const std::string>> shared{shared_text(1000, 'A'), shared_text(1, 'B'),
-                                                           shared_text(5000, 'C')};
+    tcp::socket peer{ioc};
+    wsgated::test::tls_pair pair;
+    std::shared_ptr<tls_layer> out;
+    std::vector<char> scratch = std::vector<char>(256 * 1024);
+
+    void SetUp() override {
+        ASSERT_TRUE(pair.handshake());
+        tcp::acceptor acc(ioc, {net::ip::make_address("127.0.0.1"), 0});
+        peer.connect(acc.local_endpoint());
+        out = std::make_shared<tls_layer>(wsgated::ws::tls_socket(acc.accept(ioc), std::move(pair.server)));
+        out->set_owner(out);
+        out->set_read_scratch(scratch);
+    }
+
+    // The ciphertext the peer receives within a short while, decrypted by the client.
+    std::string peer_plaintext(std::size_t expect_bytes, wsgated::net::tls_engine::status* last = nullptr) {
+        std::string got, buf(64 * 1024, '\0');
+        peer.non_blocking(true);
+        for (int turns = 0; turns < 200 && got.size() < expect_bytes; ++turns) {
+            ioc.restart();
+            ioc.run_for(std::chrono::milliseconds(5));
+            error_code ec;
+            std::size_t n = peer.read_some(net::buffer(buf), ec);
+            if (ec == net::error::would_block) continue;
+            if (ec) break;
+            std::string plain(buf.size(), '\0');
+            auto r = pair.client.read({buf.data(), n}, plain);
+            got.append(plain.data(), r.produced);
+            if (last) *last = r.st;
+            if (r.st == wsgated::net::tls_engine::status::closed) break;
+        }
+        return got;
+    }
+
+    // Sends `plain` from the client as records, in one write.
+    void peer_sends(std::string_view plain, bool then_close = false) {
+        pair.client.write(plain);
+        if (then_close) pair.client.close();
+        peer.non_blocking(false);
+        net::write(peer, net::buffer(pair.client.output()));
+        pair.client.output().clear();
+    }
+
+    // What one receive hands out.
+    std::pair<error_code, std::string> receive_one() {
+        std::pair<error_code, std::string> got;
+        bool done = false;
+        out->async_receive([&](error_code ec, std::span<char> bytes) {
+            got = {ec, std::string(bytes.data(), bytes.size())};
+            done = true;
+        });
+        for (int i = 0; i < 100 && !done; ++i) {
+            ioc.restart();
+            ioc.run_for(std::chrono::milliseconds(10));
+        }
+        EXPECT_TRUE(done);
+        return got;
+    }
+};
+
+TEST_F(tls_loopback, copied_and_shared_bytes_are_encrypted_in_order_and_the_shared_let_go) {
+    std::vector<std::shared_ptr<const std::string>> shared{shared_text(3000, 'A'), shared_text(1, 'B'),
+                                                           shared_text(70000, 'C')};
     std::string expect;
     append_mix(*out, shared, expect);
+    int written = 0;
+    out->append({}, [&](bool w) { written += w; });
     EXPECT_EQ(out->buffered(), expect.size());
     out->flush();
-    for (auto& s : shared) EXPECT_EQ(s.use_count(), 1);  // copied into the write: let go at once
-    EXPECT_EQ(out->buffered(), expect.size());          // still counted until written
-    std::string all(expect.size(), '\0');
-    ioc.run_for(std::chrono::milliseconds(50));
-    net::read(peer, net::buffer(all));
-    EXPECT_EQ(all, expect);
+    for (auto& s : shared) EXPECT_EQ(s.use_count(), 1);  // encrypted when the write starts
+    EXPECT_GE(out->buffered(), expect.size()) << "the records in flight still count";
+    EXPECT_EQ(peer_plaintext(expect.size()), expect);
+    ioc.restart();
     ioc.run_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(written, 1) << "on_written counts the plaintext appended, not the records";
     EXPECT_EQ(out->buffered(), 0u);
+}
+
+TEST_F(tls_loopback, a_batch_of_small_frames_is_one_record) {
+    for (int i = 0; i < 50; ++i) out->append("0123456789");
+    out->flush();
+    peer.non_blocking(false);
+    std::string buf(4096, '\0');
+    ioc.run_for(std::chrono::milliseconds(20));
+    std::size_t n = peer.read_some(net::buffer(buf));
+    EXPECT_EQ(n, 500u + 22u) << "one TLS 1.3 record: 5 bytes of header, 1 of type, 16 of tag";
+}
+
+TEST_F(tls_loopback, a_receive_decrypts_through_the_scratch) {
+    peer_sends("hello over tls");
+    auto [ec, got] = receive_one();
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_EQ(got, "hello over tls");
+}
+
+TEST_F(tls_loopback, more_than_the_scratch_holds_comes_in_several_receives_without_a_loss) {
+    scratch.resize(4096);  // 1.5 KiB of ciphertext, 2.5 KiB of plaintext a receive
+    out->set_read_scratch(scratch);
+    auto sent = wsgated::test::tls_pair::pattern(200 * 1024);
+    peer_sends(sent);
+    std::string got;
+    for (int i = 0; i < 1000 && got.size() < sent.size(); ++i) {
+        auto [ec, bytes] = receive_one();
+        ASSERT_FALSE(ec) << ec.message();
+        got += bytes;
+    }
+    EXPECT_EQ(got, sent);
+}
+
+TEST_F(tls_loopback, data_then_close_notify_is_the_data_then_eof) {
+    peer_sends("last words", true);
+    auto [ec1, got] = receive_one();
+    EXPECT_FALSE(ec1);
+    EXPECT_EQ(got, "last words");
+    auto [ec2, none] = receive_one();
+    EXPECT_EQ(ec2, net::error::eof);
+    EXPECT_TRUE(none.empty());
+}
+
+TEST_F(tls_loopback, our_close_notify_reaches_the_peer_behind_what_was_appended) {
+    out->append("goodbye");
+    out->close_notify();
+    bool drained = false;
+    out->async_drain([&](error_code ec) { drained = !ec; });
+    wsgated::net::tls_engine::status last{};
+    EXPECT_EQ(peer_plaintext(100, &last), "goodbye");
+    EXPECT_EQ(last, wsgated::net::tls_engine::status::closed);
+    EXPECT_TRUE(drained);
+}
+
+TEST_F(tls_loopback, garbage_after_the_handshake_fails_the_receive_and_is_answered_with_an_alert) {
+    peer.non_blocking(false);
+    net::write(peer, net::buffer(std::string("\x17\x03\x03\x00\x20") + std::string(32, 'x')));
+    auto [ec, got] = receive_one();
+    EXPECT_EQ(ec, boost::system::errc::make_error_code(boost::system::errc::protocol_error));
+    EXPECT_TRUE(got.empty());
+    char alert[64];
+    peer.non_blocking(false);
+    EXPECT_GT(peer.read_some(net::buffer(alert)), 0u) << "bad_record_mac, not silence";
 }
