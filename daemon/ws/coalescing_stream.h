@@ -32,6 +32,7 @@
 // scratch and decrypted into it too (ws/tls_socket).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -100,6 +101,28 @@ public:
         pending_shared_bytes_ += bytes->size();
         pending_shared_.push_back({pending_.size(), std::move(bytes)});
         if (on_written) waiting_.push_back({appended_, std::move(on_written)});
+    }
+
+    // A frame whose payload is valid only during this call (a large reply that is a view of the
+    // worker's receive scratch). Plain TCP, no write in flight: what is pending and this frame
+    // go to the socket now, in one gathered write that does not wait, and only what the socket
+    // does not take is copied: a 64 KiB echo costs no copy and no buffer (docs/performance.md).
+    // Otherwise (TLS, a write in flight, shared buffers pending) it is appended as append() does.
+    void append_through(std::string_view header, std::string_view payload, written_fn on_written = {}) {
+        std::size_t n = write_now(header, payload);
+        if (n == 0) {
+            append(header);
+            return append(payload, std::move(on_written));
+        }
+        written_ += n;
+        std::size_t before = std::min(n, pending_.size());  // what of the earlier bytes went
+        pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(before));
+        n -= before;
+        std::size_t h = std::min(n, header.size());
+        appended_ += h + std::min(n - h, payload.size());
+        append(header.substr(h));
+        append(payload.substr(n - h), std::move(on_written));
+        if (!waiting_.empty()) notify_soon();  // earlier callbacks whose bytes just went
     }
 
     // Receive through this worker's scratch buffer (see above). TLS needs it.
@@ -223,6 +246,27 @@ private:
             from = piece.at;
         }
         if (from < sending_.size()) gather_.emplace_back(sending_.data() + from, sending_.size() - from);
+    }
+
+    // append_through's write: everything pending (copied bytes only) and the frame, now.
+    std::size_t write_now(std::string_view header, std::string_view payload) {
+        if constexpr (!bare) {
+            return 0;
+        } else {
+            if (writing_ || failed_ || !pending_shared_.empty() || scratch_.empty()) return 0;  // scratch_: non-blocking
+            std::array<boost::asio::const_buffer, 3> pieces{boost::asio::buffer(pending_),
+                                                            boost::asio::buffer(header.data(), header.size()),
+                                                            boost::asio::buffer(payload.data(), payload.size())};
+            error_code ec;
+            std::size_t n = socket().write_some(pieces, ec);
+            return ec ? 0 : n;  // would_block, or an error the next write reports
+        }
+    }
+
+    void notify_soon() {
+        auto anchor = owner_.lock();
+        if (!anchor) return;
+        boost::asio::post(next_.get_executor(), [this, anchor = std::move(anchor)] { notify_written(); });
     }
 
     // TLS: the copied bytes and shared buffers encrypted in order into the engine's output,

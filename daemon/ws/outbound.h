@@ -3,7 +3,8 @@
 //
 // Each message is framed here (ws/server_frame) and appended to the coalescing layer under the
 // session: no allocation and no operation per message. A shared payload (a publish) is
-// referenced, not copied. With permessage-deflate, a message from the route's `threshold` on is
+// referenced, not copied; a large reply that is a view of the receive (an echo, a stream
+// backend's reply) is written through, not copied, when no write is in flight. With permessage-deflate, a message from the route's `threshold` on is
 // compressed first (ws/deflater, into this thread's scratch) and its compressed bytes copied in;
 // smaller ones go as they are (RFC 7692 §6 lets a server send any message uncompressed). What
 // is queued and not yet taken by the socket stays within send_queue: over it, send() answers
@@ -55,7 +56,8 @@ public:
     // over_limit: the message was dropped (counted; a written callback hears false) and the
     // session must close the client as a slow consumer.
     verdict send(core::message m) { return send_frame(*m.data, m.binary, std::move(m.on_written), &m.data); }
-    // A payload valid only during the call: copied straight into the output.
+    // A payload valid only during the call: copied into the output; a large one written at
+    // once when it can be, and only what the socket does not take copied.
     verdict send_copy(std::string_view payload, bool binary) { return send_frame(payload, binary, nullptr); }
 
     // A control frame (pong, ping, close): small, never refused (the session bounds pongs with
@@ -83,9 +85,16 @@ private:
                        std::shared_ptr<const std::string>* shared = nullptr) {
         if (!fits(payload.size())) return over_limit(std::move(done));
         if (deflater_ && payload.size() >= threshold_ && compress(payload, binary, done)) return sent(payload.size());
-        out_.append(data_frame_header(binary, payload.size()).view());
-        if (shared && payload.size() >= shared_min) out_.append_shared(std::move(*shared), std::move(done));
-        else out_.append(payload, std::move(done));
+        auto header = data_frame_header(binary, payload.size());
+        if (shared && payload.size() >= shared_min) {
+            out_.append(header.view());
+            out_.append_shared(std::move(*shared), std::move(done));
+        } else if (!shared && payload.size() >= through_min) {
+            out_.append_through(header.view(), payload, std::move(done));  // written now, or copied
+        } else {
+            out_.append(header.view());
+            out_.append(payload, std::move(done));
+        }
         return sent(payload.size());
     }
 
@@ -128,6 +137,10 @@ private:
 
     // Below this a shared payload is copied: a reference and its gathered piece cost ~40 bytes.
     static constexpr std::size_t shared_min = 128;
+    // From this on a copied payload is written at once if it can be (coalescing_stream's
+    // append_through): below it, the copy costs less than a write of its own, and joins the
+    // batch.
+    static constexpr std::size_t through_min = 16 * 1024;
     static constexpr std::size_t keep_scratch = 1 << 20;  // a worker keeps this much compression scratch
 
     Out& out_;

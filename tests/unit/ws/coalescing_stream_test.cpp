@@ -435,3 +435,82 @@ TEST_F(tls_loopback, garbage_after_the_handshake_fails_the_receive_and_is_answer
     peer.non_blocking(false);
     EXPECT_GT(peer.read_some(net::buffer(alert)), 0u) << "bad_record_mac, not silence";
 }
+
+// append_through (a large reply that is a view of the receive) on the bare socket a plain
+// session runs on.
+struct through_loopback : ::testing::Test {
+    using bare_layer = wsgated::ws::coalescing_stream<wsgated::ws::plain_socket>;
+    net::io_context ioc;
+    tcp::socket peer{ioc};
+    std::shared_ptr<bare_layer> out;
+    std::vector<char> scratch = std::vector<char>(64 * 1024);
+
+    void SetUp() override {
+        tcp::acceptor acc(ioc, {net::ip::make_address("127.0.0.1"), 0});
+        peer.connect(acc.local_endpoint());
+        out = std::make_shared<bare_layer>(acc.accept(ioc));
+        out->set_owner(out);
+        out->set_read_scratch(scratch);  // makes the socket non-blocking, as a session does
+    }
+
+    std::string peer_reads(std::size_t n) {
+        std::string got(n, '\0');
+        std::size_t at = 0;
+        peer.non_blocking(true);
+        for (int i = 0; i < 2000 && at < n; ++i) {
+            ioc.restart();
+            ioc.run_for(std::chrono::milliseconds(2));
+            error_code ec;
+            at += peer.read_some(net::buffer(got.data() + at, n - at), ec);
+        }
+        got.resize(at);
+        return got;
+    }
+};
+
+TEST_F(through_loopback, a_large_frame_is_written_at_once_with_what_was_pending_and_not_kept) {
+    out->append("small reply;");
+    std::string payload = shared_text(64 * 1024, 'P')->substr();
+    bool written = false;
+    out->append_through("HDR", payload, [&](bool w) { written = w; });
+    EXPECT_EQ(out->buffered(), 0u) << "taken by the socket during the call: nothing copied";
+    EXPECT_TRUE(written);
+    EXPECT_EQ(peer_reads(12 + 3 + payload.size()), "small reply;HDR" + payload);
+}
+
+TEST_F(through_loopback, what_the_socket_does_not_take_is_copied_before_the_call_returns) {
+    std::string payload(8 * 1024 * 1024, '\0');
+    for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 23);
+    std::string expect = "HDR" + payload;
+    int written = 0;
+    out->append_through("HDR", payload, [&](bool w) { written += w; });
+    EXPECT_GT(out->buffered(), 0u) << "8 MiB do not fit the socket's buffers";
+    EXPECT_LT(out->buffered(), payload.size() + 3) << "but some went at once";
+    std::fill(payload.begin(), payload.end(), 'X');  // the scratch is used again
+    out->flush();
+    EXPECT_EQ(peer_reads(expect.size()), expect);
+    ioc.restart();
+    ioc.run_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(written, 1);
+    EXPECT_EQ(out->buffered(), 0u);
+}
+
+TEST_F(through_loopback, behind_a_write_in_flight_it_is_copied_and_keeps_its_order) {
+    std::string big(4 * 1024 * 1024, 'B');
+    out->append(big);
+    out->flush();  // in flight (4 MiB do not go in one turn)
+    std::string payload(32 * 1024, 'T');
+    out->append_through("HDR", payload);
+    std::fill(payload.begin(), payload.end(), 'X');
+    EXPECT_EQ(peer_reads(big.size() + 3 + 32 * 1024), big + "HDR" + std::string(32 * 1024, 'T'));
+}
+
+TEST_F(through_loopback, earlier_written_callbacks_hear_true_when_their_bytes_go_with_it) {
+    int first = 0;
+    out->append("first", [&](bool w) { first += w; });
+    out->append_through("HDR", std::string(20000, 'p'));
+    ioc.restart();
+    ioc.run_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(first, 1);
+    EXPECT_EQ(peer_reads(5 + 3 + 20000).size(), 20008u);
+}
