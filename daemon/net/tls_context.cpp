@@ -1,5 +1,6 @@
 // tls_context: see tls_context.h. Runs at config load time only.
 #include "net/tls_context.h"
+#include "net/ticket_keys.h"
 
 #include <cerrno>
 #include <cstring>
@@ -63,6 +64,7 @@ tls_result make_tls_context(const tls_files& files) {
     // CPU per full handshake (wsbench tls-storm, docs/performance.md).
     SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(native, 1);
+    use_process_ticket_keys(native);  // tickets outlive a reload (net/ticket_keys)
 
     ERR_clear_error();
     if (SSL_CTX_use_certificate_chain_file(native, files.cert_file.c_str()) != 1)

@@ -2,34 +2,24 @@
 // many small writes into one, and many small receives into one. Owned by the session; used only
 // on the session's worker.
 //
-// Why: a write per message costs a syscall per message, and on this path the kernel's send
-// (loopback delivery included) was 73% of the server's time (docs/performance.md). Here bytes
-// are copied into `pending_` and leave together:
-//   - when the session is about to wait for the peer (async_receive): everything the messages
-//     just read produced goes in one write, the "cork" of uWebSockets (not while bytes kept by
-//     keep_unread wait to be read: those answers join in);
-//   - on flush() for what the session sends outside a read (backend replies, room publishes:
-//     what follows while that write is in flight joins the next one), and on flush_soon(), a
-//     flush posted once per event-loop turn.
-// One socket write is in flight at a time; bytes that arrive meanwhile collect in the second
-// buffer (double buffering) and go in the next one.
+// Why: a write per message costs a syscall per message, and on this path the kernel's send was
+// 73% of the server's time (docs/performance.md). Here bytes are copied into `pending_` and
+// leave together: when the session is about to wait for the peer (async_receive: the "cork" of
+// uWebSockets, not while bytes kept by keep_unread wait to be read), on flush() for what it
+// sends outside a read (replies, publishes), and on flush_soon(), once per event-loop turn. One
+// write is in flight at a time; what comes meanwhile collects in the second buffer.
 //
-// Appends complete at once (after the copy): the layer never blocks a writer, so the session
-// bounds it, counting buffered() in server.limits.send_queue (slow consumer → 1008).
+// Appends complete at once: the layer never blocks a writer, so the session bounds it, counting
+// buffered() in server.limits.send_queue (slow consumer → 1008).
 //
-// Shared payloads (a publish: one buffer for every member) are not copied: append_shared()
-// keeps a reference at its place, and the write gathers (writev) copied bytes and shared buffers
-// in order, so 10,000 members that do not read hold one copy of a payload, not one each
-// (docs/performance.md). Over TLS (ws/tls_socket) the write's start encrypts the copied bytes
-// and the shared buffers, in order, into records (one TLS write per piece, so a batch of small
-// frames is one record), and lets go of the shared buffers then; what waits behind a write in
-// flight stays plaintext, and shared, until the next one.
+// Shared payloads (a publish) are not copied: append_shared() keeps a reference at its place and
+// the write gathers (writev) copied bytes and shared buffers in order, so 10,000 members that do
+// not read hold one copy of a payload. Over TLS (ws/tls_socket) the write's start encrypts the
+// pieces in order into records (a batch of small frames is one record) and lets go of them.
 //
-// Receives: the layer waits for readability and then receives up to 256 KiB at once into the
-// worker's scratch buffer (shared: only this turn uses it) and hands the session a view of it:
-// one syscall per burst, and no read buffer held by an idle connection (the session's
-// ws/frame_reader keeps only a cut frame's tail). Over TLS the ciphertext is read into the
-// scratch and decrypted into it too (ws/tls_socket).
+// Receives: up to 256 KiB at once into the worker's scratch buffer (only this turn uses it),
+// handed to the session as a view: one syscall per burst, no read buffer held by an idle
+// connection. Over TLS the ciphertext is read into the scratch and decrypted into it too.
 #pragma once
 
 #include <array>
@@ -104,12 +94,20 @@ public:
     }
 
     // A frame whose payload is valid only during this call (a large reply that is a view of the
-    // worker's receive scratch). Plain TCP, no write in flight: what is pending and this frame
-    // go to the socket now, in one gathered write that does not wait, and only what the socket
-    // does not take is copied: a 64 KiB echo costs no copy and no buffer (docs/performance.md).
-    // Otherwise (TLS, a write in flight, shared buffers pending) it is appended as append() does.
+    // receive scratch). Plain TCP, no write in flight: what is pending and the frame are written
+    // now without waiting, and only what the socket does not take is copied (docs/performance.md).
+    // Otherwise (TLS, a write in flight, shared buffers pending) it is appended.
     void append_through(std::string_view header, std::string_view payload, written_fn on_written = {}) {
-        std::size_t n = write_now(header, payload);
+        std::size_t n = 0;
+        if constexpr (bare) {  // scratch_ set: the socket does not block
+            if (!writing_ && !failed_ && pending_shared_.empty() && !scratch_.empty()) {
+                error_code ec;  // would_block, or an error the next write reports
+                std::array<boost::asio::const_buffer, 3> pieces{boost::asio::buffer(pending_), boost::asio::buffer(header.data(), header.size()),
+                                  boost::asio::buffer(payload.data(), payload.size())};
+                n = socket().write_some(pieces, ec);
+                if (ec) n = 0;
+            }
+        }
         if (n == 0) {
             append(header);
             return append(payload, std::move(on_written));
@@ -246,21 +244,6 @@ private:
             from = piece.at;
         }
         if (from < sending_.size()) gather_.emplace_back(sending_.data() + from, sending_.size() - from);
-    }
-
-    // append_through's write: everything pending (copied bytes only) and the frame, now.
-    std::size_t write_now(std::string_view header, std::string_view payload) {
-        if constexpr (!bare) {
-            return 0;
-        } else {
-            if (writing_ || failed_ || !pending_shared_.empty() || scratch_.empty()) return 0;  // scratch_: non-blocking
-            std::array<boost::asio::const_buffer, 3> pieces{boost::asio::buffer(pending_),
-                                                            boost::asio::buffer(header.data(), header.size()),
-                                                            boost::asio::buffer(payload.data(), payload.size())};
-            error_code ec;
-            std::size_t n = socket().write_some(pieces, ec);
-            return ec ? 0 : n;  // would_block, or an error the next write reports
-        }
     }
 
     void notify_soon() {

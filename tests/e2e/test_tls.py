@@ -3,6 +3,7 @@ or do the rarer parts of TLS get. Real clients: Python's ssl and `openssl s_clie
 client at hand that sends a KeyUpdate or renegotiates on command)."""
 import os
 import re
+import signal
 import socket
 import ssl
 import subprocess
@@ -87,12 +88,17 @@ class TlsTest(unittest.TestCase):
             time.sleep(0.05)
         return n
 
-    def connect(self, version=None, ragged_ok=True) -> ssl.SSLSocket:
+    def client_context(self, version=None) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cafile=self.pki.ca)
         if version:
             ctx.minimum_version = ctx.maximum_version = version
+        return ctx
+
+    def connect(self, version=None, ragged_ok=True, session=None, ctx=None) -> ssl.SSLSocket:
+        ctx = ctx or self.client_context(version)
         raw = socket.create_connection(self.addr, timeout=TIMEOUT)
-        s = ctx.wrap_socket(raw, server_hostname="127.0.0.1", suppress_ragged_eofs=ragged_ok)
+        s = ctx.wrap_socket(raw, server_hostname="127.0.0.1", suppress_ragged_eofs=ragged_ok,
+                            session=session)
         s.sendall(UPGRADE)
         head = b""
         while b"\r\n\r\n" not in head:
@@ -179,6 +185,22 @@ class TlsTest(unittest.TestCase):
             self.assertEqual(read_frame(s), (0x8, (1000).to_bytes(2, "big")))
             # b"" is a close_notify; a TCP end without one would raise SSLEOFError here.
             self.assertEqual(s.recv(100), b"")
+
+    def test_a_ticket_from_before_a_reload_resumes_after_it(self) -> None:
+        # A reload builds new TLS contexts; the ticket keys are the process's (net/ticket_keys).
+        for n, version in enumerate((ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3), start=1):
+            ctx = self.client_context(version)  # a session resumes only with its own context
+            with self.connect(ctx=ctx) as s:
+                s.sendall(client_frame(b"before"))
+                self.assertEqual(read_frame(s), (0x2, b"before"))  # the 1.3 ticket has arrived
+                session = s.session
+            self.gw.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + TIMEOUT
+            while self.gw.stderr.count("configuration reloaded") < n and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self.assertEqual(self.gw.stderr.count("configuration reloaded"), n, self.gw.stderr)
+            with self.connect(ctx=ctx, session=session) as s:
+                self.assertTrue(s.session_reused, f"{version}: resumed after the reload")
 
     def test_many_connections_at_once_each_echo_their_own(self) -> None:
         socks = [self.connect() for _ in range(20)]

@@ -13,6 +13,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -49,15 +50,10 @@ public:
         auto made = net::make_tls_context({(dir / "tls.crt").string(), (dir / "tls.key").string(), min});
         EXPECT_TRUE(made.error.empty()) << made.error;
         server_ctx_ = made.context;
-        client_ctx_ = SSL_CTX_new(TLS_client_method());
-        if (client_max) SSL_CTX_set_max_proto_version(client_ctx_, client_max);
         server = engine(server_ctx_->native_handle(), engine::role::server);
-        client = engine(client_ctx_, engine::role::client, "localhost");
+        client = engine(client_context(client_max), engine::role::client, "localhost");
     }
-    ~tls_pair() {
-        client = {};
-        SSL_CTX_free(client_ctx_);
-    }
+    ~tls_pair() = default;
     tls_pair(const tls_pair&) = delete;
 
     // Carries each side's output to the other until both are done; true if they are.
@@ -125,8 +121,19 @@ private:
         EXPECT_EQ(write(f), 1);
         std::fclose(f);
     }
+    // One client context per version for the whole test run, as a real client keeps one: an
+    // OpenSSL client offers a session (a ticket) only to connections of its own context.
+    static SSL_CTX* client_context(int client_max) {
+        static std::map<int, SSL_CTX*> made;
+        SSL_CTX*& ctx = made[client_max];
+        if (!ctx) {
+            ctx = SSL_CTX_new(TLS_client_method());
+            if (client_max) SSL_CTX_set_max_proto_version(ctx, client_max);
+        }
+        return ctx;
+    }
+
     std::shared_ptr<boost::asio::ssl::context> server_ctx_;
-    SSL_CTX* client_ctx_ = nullptr;
 };
 
 }  // namespace wsgated::test
