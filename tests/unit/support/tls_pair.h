@@ -124,8 +124,14 @@ private:
     // One client context per version for the whole test run, as a real client keeps one: an
     // OpenSSL client offers a session (a ticket) only to connections of its own context.
     static SSL_CTX* client_context(int client_max) {
-        static std::map<int, SSL_CTX*> made;
-        SSL_CTX*& ctx = made[client_max];
+        struct contexts {
+            std::map<int, SSL_CTX*> made;
+            ~contexts() {  // freed at exit, before LeakSanitizer looks
+                for (auto& [v, ctx] : made) SSL_CTX_free(ctx);
+            }
+        };
+        static contexts all;
+        SSL_CTX*& ctx = all.made[client_max];
         if (!ctx) {
             ctx = SSL_CTX_new(TLS_client_method());
             if (client_max) SSL_CTX_set_max_proto_version(ctx, client_max);
