@@ -208,6 +208,12 @@ void handshake<Stream>::on_read(error_code ec, std::size_t) {
         // Nothing to answer: the peer left, was too slow (slowloris), or a drain cut it.
         return fail(ec == beast::error::timeout ? "timeout" : "closed");
     }
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+        if (ec == boost::system::errc::protocol_error) {  // a TLS record that does not decrypt: our alert went
+            spdlog::debug("handshake from {}: TLS failed: {}", remote_, stream_.reason());
+            return fail("tls");
+        }
+    }
     if (ec) return respond(http::status::bad_request, "malformed HTTP request\n");
     check_request();
 }

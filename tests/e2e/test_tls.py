@@ -158,6 +158,19 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(answer[:1], b"\x15", f"an alert record: {answer!r}")
         self.assertEqual(self.wait_failures("tls", before + 1), before + 1)
 
+    def test_a_record_that_does_not_decrypt_before_the_request_is_a_tls_failure(self) -> None:
+        tls_before, bad_before = self.failures("tls"), self.failures("bad_request")
+        raw = socket.create_connection(self.addr, timeout=TIMEOUT)
+        with self.client_context().wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            # An application-data record the server cannot decrypt, on the socket under TLS.
+            os.write(s.fileno(), b"\x17\x03\x03\x00\x20" + os.urandom(32))
+            with self.assertRaises((ssl.SSLError, ConnectionError)) as cm:
+                while s.recv(100):
+                    pass
+        self.assertIn("BAD_RECORD_MAC", str(cm.exception).upper().replace(" ", "_"), "our alert")
+        self.assertEqual(self.wait_failures("tls", tls_before + 1), tls_before + 1)
+        self.assertEqual(self.failures("bad_request"), bad_before, "not an HTTP matter: no 400 attempted")
+
     def test_plain_http_on_the_tls_port_is_answered_400_in_plain_http(self) -> None:
         before = self.failures("tls")
         answer = b""
