@@ -187,7 +187,7 @@ std::size_t tls_engine::read_stream(std::span<const char> in, std::span<char> ou
         if (r.produced == 0) ec = boost::asio::error::would_block;  // a record's first part, or none
         break;
     case status::closed: end = boost::asio::error::eof; break;
-    case status::failed: end = boost::system::errc::make_error_code(boost::system::errc::protocol_error); break;
+    case status::failed: end = failure(); break;
     }
     if (end && r.produced == 0) ec = end;
     else if (end) s_->ended = end;  // the plaintext first

@@ -50,6 +50,11 @@ public:
 
     bool valid() const { return s_ != nullptr; }
 
+    // The error code every layer above gives a TLS failure (reason() says which).
+    static boost::system::error_code failure() {
+        return boost::system::errc::make_error_code(boost::system::errc::protocol_error);
+    }
+
     // Runs the handshake on `in` (and what was kept); ok once it is complete.
     status handshake(std::span<const char> in);
     bool handshake_done() const;
@@ -65,7 +70,7 @@ public:
     bool has_buffered() const;
 
     // read() as a stream reads: the bytes produced, with ec would_block (nothing yet: more
-    // ciphertext is needed), eof (the peer's close_notify) or protocol_error (a TLS failure:
+    // ciphertext is needed), eof (the peer's close_notify) or failure() (a TLS failure:
     // reason() says which, output() holds our alert). An end that came behind plaintext is
     // told by the next call, so the plaintext is handed out first; ready() says one is due.
     std::size_t read_stream(std::span<const char> in, std::span<char> out, boost::system::error_code& ec);

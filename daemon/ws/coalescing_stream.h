@@ -270,8 +270,8 @@ private:
         writing_ = true;
         auto done = [this, anchor = std::move(anchor)](error_code ec, std::size_t n) { on_flushed(ec, n); };
         if (!ok) {  // as a failed write: the writers and a drain learn it from on_flushed
-            auto failed = boost::system::errc::make_error_code(boost::system::errc::protocol_error);
-            return boost::asio::post(next_.get_executor(), boost::beast::bind_front_handler(std::move(done), failed, 0));
+            return boost::asio::post(next_.get_executor(),
+                                     boost::beast::bind_front_handler(std::move(done), net::tls_engine::failure(), 0));
         }
         std::swap(sending_, next_.engine().output());
         boost::asio::async_write(next_.socket(), boost::asio::buffer(sending_), std::move(done));
@@ -282,7 +282,7 @@ private:
     template <class Handler>
     void receive_now(Handler&& h) {
         error_code ec;
-        auto plain = next_.receive(scratch_, ec);
+        auto plain = next_.receive(scratch_, writing_, ec);
         if (ec == boost::asio::error::would_block) {
             flush();  // what reading produced (TLS's own answers) goes out before the wait
             return wait_and_receive(std::forward<Handler>(h));

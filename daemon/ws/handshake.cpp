@@ -90,6 +90,12 @@ private:
                const std::vector<std::pair<std::string, std::string>>& headers,
                std::optional<std::size_t> head_length = std::nullopt);
     void fail(std::string_view reason) { sv_.state.metrics.handshake_failures.with({reason}).inc(); }
+    // TLS failed (our alert went, if the socket took it): counted as reason "tls".
+    void tls_failed(error_code ec) {
+        if constexpr (std::is_same_v<Stream, tls_stream>)
+            spdlog::debug("handshake from {}: TLS failed: {}", remote_, stream_.reason().empty() ? ec.message() : stream_.reason());
+        fail("tls");
+    }
     void on_respond(error_code ec, std::size_t);
     void do_linger();
 
@@ -180,11 +186,8 @@ void handshake<Stream>::start_protocol() {
 
 template <class Stream>
 void handshake<Stream>::on_tls(error_code ec) {
-    if (ec) {
-        if constexpr (std::is_same_v<Stream, tls_stream>)
-            spdlog::debug("handshake from {}: TLS failed: {}", remote_, stream_.reason().empty() ? ec.message() : stream_.reason());
-        return fail(ec == beast::error::timeout ? "timeout" : "tls");
-    }
+    if (ec == beast::error::timeout) return fail("timeout");
+    if (ec) return tls_failed(ec);
     do_read();
 }
 
@@ -209,10 +212,7 @@ void handshake<Stream>::on_read(error_code ec, std::size_t) {
         return fail(ec == beast::error::timeout ? "timeout" : "closed");
     }
     if constexpr (std::is_same_v<Stream, tls_stream>) {
-        if (ec == boost::system::errc::protocol_error) {  // a TLS record that does not decrypt: our alert went
-            spdlog::debug("handshake from {}: TLS failed: {}", remote_, stream_.reason());
-            return fail("tls");
-        }
+        if (ec == net::tls_engine::failure()) return tls_failed(ec);  // a record that does not decrypt
     }
     if (ec) return respond(http::status::bad_request, "malformed HTTP request\n");
     check_request();

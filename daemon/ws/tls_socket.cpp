@@ -15,7 +15,7 @@ constexpr std::size_t cipher_share(std::size_t scratch) { return scratch * 3 / 8
 
 }  // namespace
 
-std::span<char> tls_socket::receive(std::span<char> scratch, error_code& ec) {
+std::span<char> tls_socket::receive(std::span<char> scratch, bool in_flight, error_code& ec) {
     auto cipher = scratch.first(cipher_share(scratch.size()));
     auto plain = scratch.subspan(cipher.size());
     std::size_t n = 0;
@@ -29,7 +29,7 @@ std::span<char> tls_socket::receive(std::span<char> scratch, error_code& ec) {
         // Our alert, best effort: the connection ends either way.
         auto& alert = engine_.output();
         error_code ignored;
-        if (!alert.empty()) socket_.write_some(boost::asio::buffer(alert), ignored);
+        if (!alert.empty() && !in_flight) socket_.write_some(boost::asio::buffer(alert), ignored);
         alert.clear();
     }
     return plain.first(got);

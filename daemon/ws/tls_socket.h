@@ -33,8 +33,9 @@ public:
     // `scratch` and decrypts into its back. The plaintext is valid until the scratch is used
     // again. ec: would_block (nothing to hand out yet: wait until the socket is readable),
     // eof (the peer's close_notify, or TCP's end without one), or a TLS failure (its reason is
-    // logged and our alert sent, if the socket takes it).
-    std::span<char> receive(std::span<char> scratch, error_code& ec);
+    // logged and our alert sent, if the socket takes it and no write is `in_flight`: the
+    // alert would land inside that write's records).
+    std::span<char> receive(std::span<char> scratch, bool in_flight, error_code& ec);
     // Whether receive() has something without the socket (kept ciphertext, decrypted bytes,
     // the end behind the last plaintext): then no need to wait until it is readable.
     bool ready() const { return engine_.ready(); }

@@ -38,7 +38,7 @@ public:
     const std::string& reason() const { return engine_.reason(); }
 
     // The server's side of the handshake; `early` is what was read before it (behind a PROXY
-    // header) and must stay valid until `h(ec)`: protocol_error on a TLS failure (our alert
+    // header) and must stay valid until `h(ec)`: tls_engine::failure() on a TLS failure (our alert
     // sent first; reason() says why), or the TCP stream's error (timeout, EOF).
     template <class Handler>
     void async_handshake(std::span<const char> early, Handler&& h) {
@@ -77,12 +77,10 @@ public:
     }
 
 private:
-    static error_code tls_failed() {
-        return boost::system::errc::make_error_code(boost::system::errc::protocol_error);
-    }
+    static error_code tls_failed() { return net::tls_engine::failure(); }
 
     // A completion from the initiating function is posted (Asio's rule); from a completion, run.
-    template <class Handler, class... Args>
+    template <class Handler>
     void complete(Handler&& h, error_code ec, std::size_t n, bool initiating) {
         if (!initiating) return h(ec, n);
         boost::asio::post(tcp_.get_executor(), boost::beast::bind_front_handler(std::forward<Handler>(h), ec, n));
