@@ -41,6 +41,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 
+#include "ws/coalescing_extras.h"
 #include "ws/lazy_fifo.h"
 #include "ws/tls_socket.h"
 
@@ -88,8 +89,9 @@ public:
             return;
         }
         appended_ += bytes->size();
-        pending_shared_bytes_ += bytes->size();
-        pending_shared_.push_back({pending_.size(), std::move(bytes)});
+        auto& x = extras();
+        x.pending_shared_bytes += bytes->size();
+        x.pending_shared.push_back({pending_.size(), std::move(bytes)});
         if (on_written) waiting_.push_back({appended_, std::move(on_written)});
     }
 
@@ -100,7 +102,7 @@ public:
     void append_through(std::string_view header, std::string_view payload, written_fn on_written = {}) {
         std::size_t n = 0;
         if constexpr (bare) {  // scratch_ set: the socket does not block
-            if (!writing_ && !failed_ && pending_shared_.empty() && !scratch_.empty()) {
+            if (!writing_ && !failed_ && !shared_pending() && !scratch_.empty()) {
                 error_code ec;  // would_block, or an error the next write reports
                 std::array<boost::asio::const_buffer, 3> pieces{boost::asio::buffer(pending_), boost::asio::buffer(header.data(), header.size()),
                                   boost::asio::buffer(payload.data(), payload.size())};
@@ -132,13 +134,30 @@ public:
 
     // Bytes received and not read yet (behind the upgrade request; the rest of a receive when a
     // backend paused reading): the next async_receive hands them out first, without a syscall.
-    void keep_unread(std::span<const char> bytes) { inbox_.insert(inbox_.end(), bytes.begin(), bytes.end()); }
+    void keep_unread(std::span<const char> bytes) {
+        if (!bytes.empty()) extras().inbox.insert(x_->inbox.end(), bytes.begin(), bytes.end());
+    }
+
+    // A quiet connection (no write in flight, nothing pending) gives its buffers back: the
+    // session calls it on its heartbeat tick, so that a connection idle after a burst holds none.
+    void release_buffers() {
+        if (writing_ || flush_posted_ || has_pending()) return;
+        std::vector<char>().swap(pending_);
+        std::vector<char>().swap(sending_);
+        if (x_ && x_->unused()) x_.reset();
+        if constexpr (tls) std::vector<char>().swap(next_.engine().output());
+    }
 
     // Bytes accepted but not yet taken by the socket.
-    std::size_t buffered() const { return pending_.size() + pending_shared_bytes_ + in_flight(); }
+    std::size_t buffered() const { return pending_.size() + (x_ ? x_->pending_shared_bytes : 0) + in_flight(); }
+
+    // Heap bytes this layer holds for its connection (what idle memory is made of).
+    std::size_t held() const {
+        return pending_.capacity() + sending_.capacity() + (x_ ? sizeof(*x_) + x_->inbox.capacity() : 0);
+    }
 
     // Bytes of the write in flight: what send_queue does not count (see ws/outbound's fits()).
-    std::size_t in_flight() const { return sending_.size() + sending_shared_bytes_; }
+    std::size_t in_flight() const { return sending_.size() + (x_ ? x_->sending_shared_bytes : 0); }
 
     // Starts writing what is pending, unless a write is in flight (its completion goes on).
     void flush() {
@@ -149,13 +168,13 @@ public:
             flush_records(std::move(anchor));
         } else {
             std::swap(sending_, pending_);
-            std::swap(sending_shared_, pending_shared_);
-            sending_shared_bytes_ = std::exchange(pending_shared_bytes_, 0);
             writing_ = true;
             auto done = [this, anchor = std::move(anchor)](error_code ec, std::size_t n) { on_flushed(ec, n); };
-            if (sending_shared_.empty()) return boost::asio::async_write(next_, boost::asio::buffer(sending_), std::move(done));
-            gather();
-            boost::asio::async_write(next_, std::span<const boost::asio::const_buffer>(gather_), std::move(done));
+            if (!shared_pending()) return boost::asio::async_write(next_, boost::asio::buffer(sending_), std::move(done));
+            std::swap(x_->sending_shared, x_->pending_shared);
+            x_->sending_shared_bytes = std::exchange(x_->pending_shared_bytes, 0);
+            x_->gather_with(sending_);
+            boost::asio::async_write(next_, std::span<const boost::asio::const_buffer>(x_->gather), std::move(done));
         }
     }
 
@@ -185,7 +204,7 @@ public:
         }
         // Rare (teardown once per connection): the type-erased copy may allocate.
         auto h = std::make_shared<std::decay_t<Handler>>(std::forward<Handler>(done));
-        drained_.push_back([h](error_code ec) { (*h)(ec); });
+        extras().drained.push_back([h](error_code ec) { (*h)(ec); });
     }
 
     // Calls `h(ec, bytes)` with what the peer sent next. `bytes` is valid during the call only
@@ -193,10 +212,10 @@ public:
     // read then, it keeps with keep_unread. Before waiting for the peer, sends the answers.
     template <class Handler>
     void async_receive(Handler&& h) {
-        if (!inbox_.empty()) {
+        if (x_ && !x_->inbox.empty()) {
             boost::asio::post(next_.get_executor(), [this, h = std::forward<Handler>(h)]() mutable {
-                auto kept = std::move(inbox_);
-                inbox_ = {};
+                auto kept = std::move(x_->inbox);
+                x_->inbox = {};
                 h(error_code{}, std::span<char>(kept));
             });
             return;
@@ -221,29 +240,17 @@ private:
                               });
     }
 
-    // A shared buffer's place in the copied bytes: it goes before pending_[at].
-    struct shared_piece {
-        std::size_t at;
-        std::shared_ptr<const std::string> bytes;
-    };
+    coalescing_extras& extras() {
+        if (!x_) x_ = std::make_unique<coalescing_extras>();
+        return *x_;
+    }
+    bool shared_pending() const { return x_ && !x_->pending_shared.empty(); }
 
     bool has_pending() {
         if constexpr (tls) {
             if (notify_ || !next_.engine().output().empty()) return true;  // TLS's own records
         }
-        return !pending_.empty() || !pending_shared_.empty();
-    }
-
-    // The write in flight as one sequence: copied bytes and shared buffers in appended order.
-    void gather() {
-        gather_.clear();
-        std::size_t from = 0;
-        for (const auto& piece : sending_shared_) {
-            if (piece.at > from) gather_.emplace_back(sending_.data() + from, piece.at - from);
-            gather_.emplace_back(piece.bytes->data(), piece.bytes->size());
-            from = piece.at;
-        }
-        if (from < sending_.size()) gather_.emplace_back(sending_.data() + from, sending_.size() - from);
+        return !pending_.empty() || shared_pending();
     }
 
     void notify_soon() {
@@ -257,16 +264,15 @@ private:
     void flush_records(std::shared_ptr<void> anchor) {
         std::size_t from = 0;
         bool ok = true;
-        for (const auto& piece : pending_shared_) {
+        for (const auto& piece : x_ ? x_->pending_shared : no_pieces) {
             ok = ok && next_.encrypt({pending_.data() + from, piece.at - from}) && next_.encrypt(*piece.bytes);
             from = piece.at;
         }
         ok = ok && next_.encrypt({pending_.data() + from, pending_.size() - from});
         if (std::exchange(notify_, false)) next_.close_notify();
-        sending_plain_ = pending_.size() + pending_shared_bytes_;
+        sending_plain_ = pending_.size() + (x_ ? std::exchange(x_->pending_shared_bytes, 0) : 0);
         pending_.clear();
-        pending_shared_.clear();
-        pending_shared_bytes_ = 0;
+        if (x_) x_->pending_shared.clear();
         writing_ = true;
         auto done = [this, anchor = std::move(anchor)](error_code ec, std::size_t n) { on_flushed(ec, n); };
         if (!ok) {  // as a failed write: the writers and a drain learn it from on_flushed
@@ -316,8 +322,7 @@ private:
         writing_ = false;
         written_ += tls ? std::exchange(sending_plain_, 0) : n;  // on_written counts what was appended
         sending_.clear();
-        sending_shared_.clear();  // lets go of the shared buffers now, not at the next write
-        sending_shared_bytes_ = 0;
+        if (x_) x_->written();
         if (ec) {
             fail(ec);
         } else if (has_pending()) {
@@ -327,17 +332,18 @@ private:
             // connection: per-connection memory is a product figure.
             if (sending_.capacity() > keep_capacity) std::vector<char>().swap(sending_);
             if (pending_.capacity() > keep_capacity) std::vector<char>().swap(pending_);
-            release_if_large(sending_shared_);
-            release_if_large(pending_shared_);
-            release_if_large(gather_);
-            if constexpr (tls) release_if_large(next_.engine().output());
+            if (x_ && x_->unused() && x_->gather.capacity() > keep_pieces) x_.reset();
+            if constexpr (tls) {
+                if (next_.engine().output().capacity() > keep_tls_output) std::vector<char>().swap(next_.engine().output());
+            }
         }
         // Callbacks last, once the buffers are settled: one may append and start a write.
         if (ec) notify_all(false);
         else notify_written();
         if (writing_) return;  // more is on its way: a drain waits for that too
-        auto drained = std::move(drained_);
-        drained_.clear();
+        if (!x_ || x_->drained.empty()) return;
+        auto drained = std::move(x_->drained);
+        x_->drained.clear();
         for (auto& d : drained) d(error_);
     }
 
@@ -346,8 +352,10 @@ private:
         failed_ = true;
         error_ = ec;
         pending_.clear();
-        pending_shared_.clear();
-        pending_shared_bytes_ = 0;
+        if (x_) {
+            x_->pending_shared.clear();
+            x_->pending_shared_bytes = 0;
+        }
     }
 
     void notify_written() {
@@ -364,32 +372,23 @@ private:
         for (auto& w : waiting) w.second(written);
     }
 
-    template <class Vector>
-    static void release_if_large(Vector& v) {
-        if (v.capacity() * sizeof(typename Vector::value_type) > keep_pieces_capacity) Vector().swap(v);
-    }
-
     static constexpr std::size_t keep_capacity = 16 * 1024;    // kept by an idle connection
-    static constexpr std::size_t keep_pieces_capacity = 512;   // the same for the shared pieces
+    static constexpr std::size_t keep_pieces = 32;             // gathered pieces kept by a fan-out
+    static constexpr std::size_t keep_tls_output = 512;        // the records buffer not in flight
+    static inline const std::vector<coalescing_extras::shared_piece> no_pieces;
     static constexpr std::size_t own_buffer_size = 4096;     // TLS (and a socket without scratch)
 
     Next next_;
     std::weak_ptr<void> owner_;
     std::vector<char> pending_;  // appended, not yet handed to the socket
     std::vector<char> sending_;  // the write in flight
-    std::vector<shared_piece> pending_shared_;  // shared buffers among pending_ / sending_
-    std::vector<shared_piece> sending_shared_;
-    std::size_t pending_shared_bytes_ = 0;
-    std::size_t sending_shared_bytes_ = 0;
-    std::vector<boost::asio::const_buffer> gather_;  // plain TCP: the write in flight, in pieces
-    std::vector<char> inbox_;    // received, not yet read by the session (keep_unread)
+    std::unique_ptr<coalescing_extras> x_;  // shared payloads, unread bytes, drains: now and then
     std::span<char> scratch_;    // the worker's receive buffer (plain TCP); empty: own_buffer_
     std::unique_ptr<char[]> own_buffer_;
     std::size_t sending_plain_ = 0;  // TLS: the plaintext bytes the write in flight carries
     std::uint64_t appended_ = 0;  // bytes ever appended / written: match on_written callbacks
     std::uint64_t written_ = 0;
     lazy_fifo<std::pair<std::uint64_t, written_fn>> waiting_;
-    std::vector<std::function<void(error_code)>> drained_;
     error_code error_;
     bool writing_ = false;
     bool flush_posted_ = false;

@@ -25,7 +25,8 @@ void session<Stream>::run(upgrade_request&& req, std::string subprotocol) {
     std::string extensions;
     negotiate(req, extensions);
     // HyBi-08..12 clients take the same answer as version 13 (their frames are the same).
-    io_.append(accept_response(req[boost::beast::http::field::sec_websocket_key], subprotocol, extensions));
+    // Written now if the socket takes it: an idle connection keeps no buffer that held it.
+    io_.append_through(accept_response(req[boost::beast::http::field::sec_websocket_key], subprotocol, extensions), {});
     io_.flush();
     open();
 }
@@ -111,7 +112,7 @@ void session<Stream>::on_heartbeat(error_code ec) {
         sv_.state.metrics.heartbeat_timeouts.inc();
         return drop_tcp();
     case heartbeat::action::send_ping: out_.send_control(ping_frame({}).view()); break;
-    case heartbeat::action::none: break;
+    case heartbeat::action::none: io_.release_buffers(); break;
     }
     arm_heartbeat();
 }

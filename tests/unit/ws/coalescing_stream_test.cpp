@@ -514,3 +514,34 @@ TEST_F(through_loopback, earlier_written_callbacks_hear_true_when_their_bytes_go
     EXPECT_EQ(first, 1);
     EXPECT_EQ(peer_reads(5 + 3 + 20000).size(), 20008u);
 }
+
+// An idle connection holds no buffer (issue 17): what the socket took at once was never copied,
+// and a quiet connection gives back what a burst grew.
+TEST_F(through_loopback, a_reply_the_socket_takes_at_once_leaves_no_buffer_behind) {
+    out->append_through("HTTP/1.1 101 Switching Protocols\r\n\r\n", {});
+    out->flush();
+    EXPECT_EQ(out->held(), 0u);
+    EXPECT_EQ(peer_reads(38), "HTTP/1.1 101 Switching Protocols\r\n\r\n");
+}
+
+TEST_F(through_loopback, a_quiet_connection_gives_its_buffers_back_a_busy_one_does_not) {
+    std::string burst(4 * 1024 * 1024, 'b');
+    out->append(burst);
+    out->flush();  // in flight
+    out->append("behind it");
+    out->keep_unread(std::string_view("unread"));
+    out->release_buffers();
+    EXPECT_GT(out->held(), burst.size()) << "a write in flight and pending bytes keep theirs";
+    EXPECT_EQ(peer_reads(burst.size() + 9).size(), burst.size() + 9);
+    ioc.restart();
+    ioc.run_for(std::chrono::milliseconds(20));
+    out->release_buffers();
+    EXPECT_GT(out->held(), 0u) << "bytes not read yet are kept";
+    bool got = false;
+    out->async_receive([&](error_code ec, std::span<char> b) { got = !ec && std::string_view(b.data(), b.size()) == "unread"; });
+    ioc.restart();
+    ioc.run_for(std::chrono::milliseconds(20));
+    EXPECT_TRUE(got);
+    out->release_buffers();
+    EXPECT_EQ(out->held(), 0u);
+}
