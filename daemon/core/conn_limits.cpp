@@ -7,14 +7,14 @@ conn_slot& conn_slot::operator=(conn_slot&& o) noexcept {
     if (this != &o) {
         release();
         owner_ = o.owner_;
-        address_ = std::move(o.address_);
+        address_ = o.address_;
         o.owner_ = nullptr;
     }
     return *this;
 }
 
 void conn_slot::release() {
-    if (owner_) owner_->release(address_);
+    if (owner_) owner_->release(*address_);
     owner_ = nullptr;
 }
 
@@ -22,16 +22,16 @@ conn_limits::verdict conn_limits::acquire(const std::string& address, std::uint6
                                           std::uint64_t max_per_address, conn_slot& out) {
     std::lock_guard lock(mutex_);
     if (total_.load(std::memory_order_relaxed) >= max_total) return verdict::over_total;
-    auto& n = per_address_[address];
-    if (n >= max_per_address) {
-        if (n == 0) per_address_.erase(address);
+    auto entry = per_address_.try_emplace(address, 0).first;
+    if (entry->second >= max_per_address) {
+        if (entry->second == 0) per_address_.erase(entry);
         return verdict::over_per_address;
     }
-    ++n;
+    ++entry->second;
     total_.fetch_add(1, std::memory_order_relaxed);
     out = conn_slot{};
     out.owner_ = this;
-    out.address_ = address;
+    out.address_ = &entry->first;
     return verdict::ok;
 }
 

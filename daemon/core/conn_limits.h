@@ -22,7 +22,7 @@ class conn_limits;
 class conn_slot {
 public:
     conn_slot() = default;
-    conn_slot(conn_slot&& o) noexcept : owner_(o.owner_), address_(std::move(o.address_)) { o.owner_ = nullptr; }
+    conn_slot(conn_slot&& o) noexcept : owner_(o.owner_), address_(o.address_) { o.owner_ = nullptr; }
     conn_slot& operator=(conn_slot&& o) noexcept;
     ~conn_slot() { release(); }
     bool held() const { return owner_ != nullptr; }
@@ -31,7 +31,9 @@ private:
     friend class conn_limits;
     void release();
     conn_limits* owner_ = nullptr;
-    std::string address_;
+    // The key of its entry in the per-address table: stable while the entry is (a node-based
+    // map), and a pointer, not a copy, in every connection.
+    const std::string* address_ = nullptr;
 };
 
 class conn_limits {

@@ -1,6 +1,6 @@
 // coalescing_extras: the part of ws/coalescing_stream's state that a connection needs only now
 // and then: shared payloads (a publish) among its copied bytes, bytes received and not read
-// yet, the callers of a drain. One block, allocated when first needed and given back when the
+// yet, the callers of a drain, a failure. One block, allocated when first needed and given back when the
 // connection is quiet (coalescing_stream::release_buffers), so that an idle connection pays a
 // pointer for it, not five vectors (idle memory is a product figure: docs/performance.md).
 #pragma once
@@ -30,10 +30,16 @@ struct coalescing_extras {
     std::vector<boost::asio::const_buffer> gather;  // plain TCP: the write in flight, in pieces
     std::vector<char> inbox;  // received, not yet read by the session (keep_unread)
     std::vector<std::function<void(boost::system::error_code)>> drained;  // async_drain's callers
+    boost::system::error_code error;  // what failed the socket: nothing more is written
+    std::unique_ptr<char[]> own_buffer;  // receives without the worker's scratch (tests, tools)
+    static constexpr std::size_t own_buffer_size = 4096;
+
+    std::size_t held() const { return sizeof(*this) + inbox.capacity() + (own_buffer ? own_buffer_size : 0); }
 
     // Nothing in use: the block can go.
     bool unused() const {
-        return pending_shared.empty() && sending_shared.empty() && inbox.empty() && drained.empty();
+        return pending_shared.empty() && sending_shared.empty() && inbox.empty() && drained.empty() && !error &&
+               !own_buffer;
     }
 
     // The write in flight as one sequence: `sending`'s bytes and the shared buffers in order.

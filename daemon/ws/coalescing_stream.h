@@ -153,7 +153,7 @@ public:
 
     // Heap bytes this layer holds for its connection (what idle memory is made of).
     std::size_t held() const {
-        return pending_.capacity() + sending_.capacity() + (x_ ? sizeof(*x_) + x_->inbox.capacity() : 0);
+        return pending_.capacity() + sending_.capacity() + (x_ ? x_->held() : 0);
     }
 
     // Bytes of the write in flight: what send_queue does not count (see ws/outbound's fits()).
@@ -199,7 +199,7 @@ public:
         flush();
         if (!writing_) {
             boost::asio::post(next_.get_executor(),
-                              boost::beast::bind_front_handler(std::forward<Handler>(done), error_));
+                              boost::beast::bind_front_handler(std::forward<Handler>(done), error()));
             return;
         }
         // Rare (teardown once per connection): the type-erased copy may allocate.
@@ -233,10 +233,11 @@ public:
 private:
     template <class Handler>
     void receive_into_own_buffer(Handler&& h) {
-        if (!own_buffer_) own_buffer_ = std::make_unique<char[]>(own_buffer_size);
-        next_.async_read_some(boost::asio::buffer(own_buffer_.get(), own_buffer_size),
+        auto& own = extras().own_buffer;
+        if (!own) own = std::make_unique<char[]>(coalescing_extras::own_buffer_size);
+        next_.async_read_some(boost::asio::buffer(own.get(), coalescing_extras::own_buffer_size),
                               [this, h = std::forward<Handler>(h)](error_code ec, std::size_t n) mutable {
-                                  h(ec, std::span<char>(own_buffer_.get(), n));
+                                  h(ec, std::span<char>(x_->own_buffer.get(), n));
                               });
     }
 
@@ -245,6 +246,7 @@ private:
         return *x_;
     }
     bool shared_pending() const { return x_ && !x_->pending_shared.empty(); }
+    error_code error() const { return x_ ? x_->error : error_code{}; }
 
     bool has_pending() {
         if constexpr (tls) {
@@ -344,13 +346,13 @@ private:
         if (!x_ || x_->drained.empty()) return;
         auto drained = std::move(x_->drained);
         x_->drained.clear();
-        for (auto& d : drained) d(error_);
+        for (auto& d : drained) d(error());
     }
 
     // Nothing more can be written: what is pending is dropped, and the writers learn it.
     void fail(error_code ec) {
         failed_ = true;
-        error_ = ec;
+        extras().error = ec;
         pending_.clear();
         if (x_) {
             x_->pending_shared.clear();
@@ -376,20 +378,17 @@ private:
     static constexpr std::size_t keep_pieces = 32;             // gathered pieces kept by a fan-out
     static constexpr std::size_t keep_tls_output = 512;        // the records buffer not in flight
     static inline const std::vector<coalescing_extras::shared_piece> no_pieces;
-    static constexpr std::size_t own_buffer_size = 4096;     // TLS (and a socket without scratch)
 
     Next next_;
     std::weak_ptr<void> owner_;
     std::vector<char> pending_;  // appended, not yet handed to the socket
     std::vector<char> sending_;  // the write in flight
     std::unique_ptr<coalescing_extras> x_;  // shared payloads, unread bytes, drains: now and then
-    std::span<char> scratch_;    // the worker's receive buffer (plain TCP); empty: own_buffer_
-    std::unique_ptr<char[]> own_buffer_;
+    std::span<char> scratch_;    // the worker's receive buffer; empty: x_->own_buffer
     std::size_t sending_plain_ = 0;  // TLS: the plaintext bytes the write in flight carries
     std::uint64_t appended_ = 0;  // bytes ever appended / written: match on_written callbacks
     std::uint64_t written_ = 0;
     lazy_fifo<std::pair<std::uint64_t, written_fn>> waiting_;
-    error_code error_;
     bool writing_ = false;
     bool flush_posted_ = false;
     bool failed_ = false;

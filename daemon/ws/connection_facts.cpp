@@ -5,14 +5,43 @@
 
 namespace wsgated::ws {
 
+namespace {
+
+bool anonymous(const auth::identity& who) {
+    return who.user.empty() && who.rooms.empty() && who.claims.empty() && who.claims_json == auth::identity{}.claims_json;
+}
+
+}  // namespace
+
+connection_facts::connection_facts(std::string i, const config::route_config* r, pairs p, auth::identity who,
+                                   std::string from)
+    : id(std::move(i)), route(r), remote(std::move(from)) {
+    if (!p.empty()) own().params = std::move(p);
+    if (!anonymous(who)) own().identity = std::move(who);
+}
+
+const connection_facts::about& connection_facts::none() {
+    static const about empty;
+    return empty;
+}
+
+connection_facts::about& connection_facts::own() {
+    if (!about_) about_ = std::make_unique<about>();
+    return *about_;
+}
+
+void connection_facts::set_forwarded(pairs headers) {
+    if (!headers.empty()) own().forwarded = std::move(headers);
+}
+
 core::connection_info connection_facts::info(std::optional<std::chrono::steady_clock::duration> rtt) const {
     core::connection_info i;
     i.id = id;
     i.route = route->path;
-    i.params = params;
-    i.user = identity.user;
-    i.claims_json = identity.claims_json;
-    i.headers = forwarded;
+    i.params = params();
+    i.user = identity().user;
+    i.claims_json = identity().claims_json;
+    i.headers = forwarded();
     i.remote_address = remote;
     i.connected_at = connected_at;
     i.rtt = rtt;
@@ -22,8 +51,8 @@ core::connection_info connection_facts::info(std::optional<std::chrono::steady_c
 std::vector<std::string> connection_facts::initial_rooms() const {
     std::vector<std::string> rooms;
     for (const auto& tmpl : route->rooms)
-        if (auto room = route::expand_room(tmpl, params, identity.user, identity.claims)) rooms.push_back(std::move(*room));
-    rooms.insert(rooms.end(), identity.rooms.begin(), identity.rooms.end());
+        if (auto room = route::expand_room(tmpl, params(), identity().user, identity().claims)) rooms.push_back(std::move(*room));
+    rooms.insert(rooms.end(), identity().rooms.begin(), identity().rooms.end());
     return rooms;
 }
 

@@ -39,8 +39,8 @@ constexpr std::size_t reserve_ahead = 64 * 1024;
 event frame_reader::next(std::span<char>& in) {
     if (release_) {  // the last event's views are done with
         release_ = false;
-        if (!in_message_) std::string().swap(message_);
-        std::string().swap(control_);
+        if (!in_message_) partial_.reset();
+        else if (partial_) std::string().swap(partial_->control);
     }
     while (!ended_) {
         event ev = in_frame_ ? payload(in) : header(in);
@@ -104,7 +104,7 @@ event frame_reader::start_frame(const client_header& h, std::span<char>& in) {
     if (in.size() < h.length) {
         // Compressed: the inflater sizes the buffer by what comes out (the limit is on that).
         if (!is_control(h.op) && !compressed_)
-            message_.reserve(message_.size() + std::min<std::uint64_t>(h.length, reserve_ahead));
+            kept().message.reserve(kept().message.size() + std::min<std::uint64_t>(h.length, reserve_ahead));
         return {};
     }
     // The whole payload is here: a control frame, or a message in one frame, read in place.
@@ -138,24 +138,25 @@ event frame_reader::payload(std::span<char>& in) {
     offset_ += n;
     bool ends = left_ == 0;
     if (!is_control(frame_.op)) return data(piece, ends);
-    control_.append(piece.data(), piece.size());  // rare: a control frame cut by a receive
+    kept().control.append(piece.data(), piece.size());  // rare: a control frame cut by a receive
     if (!ends) return {};
     in_frame_ = false;
     release_ = true;
-    return control(control_);
+    return control(partial_->control);
 }
 
 event frame_reader::data(std::span<const char> piece, bool frame_ends) {
-    std::size_t before = message_.size();
+    auto& message = kept().message;
+    std::size_t before = message.size();
     if (compressed_) {
-        auto r = inflater_->inflate(bytes_of(piece), frame_ends && frame_.fin, message_, max_message_size_);
+        auto r = inflater_->inflate(bytes_of(piece), frame_ends && frame_.fin, message, max_message_size_);
         if (r == inflater::result::too_big) return fail(1009, "message over max_message_size once inflated");
         if (r == inflater::result::bad_data) return fail(1007, "compressed data that does not inflate");
     } else {
-        message_.append(piece.data(), piece.size());
+        message.append(piece.data(), piece.size());
     }
-    size_ = message_.size();
-    if (!binary_ && !utf8_.feed(std::string_view(message_).substr(before)))
+    size_ = message.size();
+    if (!binary_ && !utf8_.feed(std::string_view(message).substr(before)))
         return fail(1007, "text message not UTF-8");
     if (!frame_ends) return {};
     in_frame_ = false;
@@ -167,7 +168,7 @@ event frame_reader::message_ends() {
     if (!binary_ && !utf8_.complete()) return fail(1007, "text message ends inside a UTF-8 sequence");
     in_message_ = false;
     release_ = true;
-    return {kind::message, binary_, message_, 0, {}};
+    return {kind::message, binary_, kept().message, 0, {}};
 }
 
 event frame_reader::control(std::string_view p) {

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -52,7 +53,7 @@ public:
     event next(std::span<char>& in);
 
     // Bytes held between receives: the message so far (what idle memory is made of).
-    std::size_t held() const { return heap(message_) + heap(control_); }
+    std::size_t held() const { return partial_ ? sizeof(partial) + heap(partial_->message) + heap(partial_->control) : 0; }
 
 private:
     event header(std::span<char>& in);
@@ -83,8 +84,16 @@ private:
     bool release_ = false;         // message_ was handed out: emptied at the next call
     bool ended_ = false;           // closed or failed: nothing more
     std::uint64_t size_ = 0;       // the message's (inflated) size so far
-    std::string message_;          // the message so far, when it spans frames or receives
-    std::string control_;          // a control frame's payload cut by the end of a receive
+    // Only while a message or a control frame spans receives (an idle reader holds none).
+    struct partial {
+        std::string message;  // the message so far, when it spans frames or receives
+        std::string control;  // a control frame's payload cut by the end of a receive
+    };
+    std::unique_ptr<partial> partial_;
+    partial& kept() {
+        if (!partial_) partial_ = std::make_unique<partial>();
+        return *partial_;
+    }
     protocol::utf8_stream utf8_;
 };
 

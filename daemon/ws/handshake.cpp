@@ -3,6 +3,7 @@
 
 #include <optional>
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -24,6 +25,28 @@ namespace {
 
 namespace beast = boost::beast;
 using error_code = boost::system::error_code;
+
+// The handshake's operations happen once per connection: their memory comes from malloc, not
+// from the worker thread's cache of operation blocks. From that cache the session's first wait
+// would take over a block freed here, sized for Beast's read (~560 bytes), and every idle
+// connection would hold it for life (docs/performance.md).
+// (std::allocator would not do: Asio maps it to that cache.)
+template <class T>
+struct heap_allocator {
+    using value_type = T;
+    heap_allocator() = default;
+    template <class U>
+    heap_allocator(const heap_allocator<U>&) noexcept {}
+    T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t) noexcept { ::operator delete(p); }
+    template <class U>
+    bool operator==(const heap_allocator<U>&) const noexcept { return true; }
+};
+
+template <class Handler>
+auto once(Handler&& h) {
+    return boost::asio::bind_allocator(heap_allocator<void>(), std::forward<Handler>(h));
+}
 
 // Which answer a request over the size limits gets: 400 when the request line alone is too
 // long (nothing after it was even read), 431 when the header fields are. Once the parser has
@@ -138,7 +161,7 @@ template <class Stream>
 void handshake<Stream>::do_proxy_read() {
     auto space = net::max_proxy_header - buffer_.size();
     beast::get_lowest_layer(stream_).async_read_some(
-        buffer_.prepare(space), beast::bind_front_handler(&handshake::on_proxy_read, this->shared_from_this()));
+        buffer_.prepare(space), once(beast::bind_front_handler(&handshake::on_proxy_read, this->shared_from_this())));
 }
 
 template <class Stream>
@@ -175,10 +198,10 @@ void handshake<Stream>::start_protocol() {
         // takes them all (what it does not need yet, it keeps).
         auto early = buffer_.cdata();
         stream_.async_handshake({static_cast<const char*>(early.data()), early.size()},
-                                [self = this->shared_from_this()](error_code ec) {
+                                once([self = this->shared_from_this()](error_code ec) {
                                     self->buffer_.consume(self->buffer_.size());
                                     self->on_tls(ec);
-                                });
+                                }));
     } else {
         do_read();
     }
@@ -197,7 +220,7 @@ void handshake<Stream>::do_read() {
     parser_->header_limit(static_cast<std::uint32_t>(max_request_line + max_header_fields + 4));
     parser_->body_limit(0);  // an upgrade request has no body
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&handshake::on_read, this->shared_from_this()));
+                     once(beast::bind_front_handler(&handshake::on_read, this->shared_from_this())));
 }
 
 template <class Stream>
@@ -330,7 +353,7 @@ void handshake<Stream>::write(http::status status, std::string body, std::string
     if (head_length) res.content_length(*head_length);
     else res.prepare_payload();
     http::async_write(stream_, res,
-                      beast::bind_front_handler(&handshake::on_respond, this->shared_from_this()));
+                      once(beast::bind_front_handler(&handshake::on_respond, this->shared_from_this())));
 }
 
 template <class Stream>

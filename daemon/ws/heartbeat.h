@@ -29,7 +29,9 @@ public:
     // A pong: the round-trip time when it answers the outstanding ping.
     std::optional<clock::duration> on_pong(clock::time_point now);
 
-    std::optional<clock::duration> last_rtt() const { return last_rtt_; }
+    std::optional<clock::duration> last_rtt() const {
+        return last_rtt_ < clock::duration::zero() ? std::nullopt : std::optional(last_rtt_);
+    }
 
     // A reload's interval and timeout, at `now`: a ping in flight keeps its window under the new
     // timeout; otherwise the next ping is due one new interval from now. The RTT is kept.
@@ -42,7 +44,7 @@ private:
     clock::time_point ping_sent_{};
     clock::time_point last_activity_{};
     bool awaiting_ = false;
-    std::optional<clock::duration> last_rtt_;
+    clock::duration last_rtt_{-1};  // negative: none yet (8 bytes, not an optional's 16)
 };
 
 }  // namespace wsgated::ws

@@ -19,9 +19,7 @@ void session<Stream>::run(upgrade_request&& req, std::string subprotocol) {
     worker_.attach(this->shared_from_this());
     io_.set_owner(this->weak_from_this());
     io_.set_read_scratch(worker_.read_scratch());
-    io_.keep_unread(early_bytes_);  // frames the client sent right behind its request
-    std::string().swap(early_bytes_);
-    facts_.forwarded = forwarded_headers(req, route());
+    facts_.set_forwarded(forwarded_headers(req, route()));
     std::string extensions;
     negotiate(req, extensions);
     // HyBi-08..12 clients take the same answer as version 13 (their frames are the same).
@@ -188,8 +186,7 @@ typename session<Stream>::step session<Stream>::on_message(std::string_view payl
 template <class Stream>
 typename session<Stream>::step session<Stream>::deliver(std::string_view payload, bool binary) {
     if (moving_) {  // between backend definitions (session_reload.cpp): held until the new one opens
-        holding_ = true;
-        held_.assign(payload);
+        held_ = std::make_unique<std::string>(payload);
         held_binary_ = binary;
         return step::pause;
     }

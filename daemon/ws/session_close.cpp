@@ -43,7 +43,7 @@ void session<Stream>::close(std::uint16_t code, std::string_view reason) {
 template <class Stream>
 void session<Stream>::on_client_close(std::uint16_t code, std::string_view reason) {
     end_code_ = code;
-    end_reason_.assign(reason);
+    if (!reason.empty()) end_reason_ = std::make_unique<std::string>(reason);
     if (!phase_.is(phase::closing)) {  // the client began: echo its code (1000 if it gave none)
         to(phase::closing);
         out_.send_control(close_frame(code == 1005 ? 1000 : code, {}).view());
@@ -116,8 +116,8 @@ void session<Stream>::finish(error_code ec) {
     leave_hub();
     // No channel while moving between backend definitions: the old one said goodbye already,
     // and a message held for the new one goes nowhere (counted).
-    if (holding_) sv_.state.metrics.messages_dropped.with({"connection_closed"}).inc();
-    if (channel_) channel_->on_close(code, end_reason_);
+    if (held_) sv_.state.metrics.messages_dropped.with({"connection_closed"}).inc();
+    if (channel_) channel_->on_close(code, end_reason_ ? std::string_view(*end_reason_) : std::string_view());
     if (open_gauge_) open_gauge_->dec();
     timer_.cancel();
     drop_tcp();  // whatever is still queued can no longer be delivered

@@ -73,10 +73,9 @@ void session<Stream>::moved_on(backend::backend& b) {
     moving_ = false;
     if (!phase_.is(phase::open)) return;  // closed meanwhile: the old channel said goodbye already
     channel_ = b.open(this->shared_from_this(), {worker_.index(), route().events});
-    if (holding_) {
-        holding_ = false;
+    if (held_) {
         auto held = std::move(held_);
-        if (!channel_->on_message(held, held_binary_)) return out_.flush_soon();  // paused again
+        if (!channel_->on_message(*held, held_binary_)) return out_.flush_soon();  // paused again
     }
     if (!reading_ && phase_.is(phase::open)) do_read();  // what else the client sent comes next
 }

@@ -48,13 +48,14 @@ public:
           facts_(start.sv.delivery.new_connection_id(), start.decision.route->config,
                  std::move(start.decision.params), std::move(start.identity), std::move(start.remote)),
           slot_(std::move(start.slot)),
-          early_bytes_(std::move(start.early_bytes)),
           reader_(config().server.limits.max_message_size, nullptr),
           out_(io_, sv_.state.metrics, config().server.limits.send_queue),
           timer_(io_.get_executor()),
           heartbeat_(config().server.heartbeat.interval, config().server.heartbeat.timeout,
                      heartbeat::clock::now()),
-          rate_(config().server.limits.messages_per_second, rate_limit::clock::now()) {}
+          rate_(config().server.limits.messages_per_second, rate_limit::clock::now()) {
+        io_.keep_unread(start.early_bytes);  // frames the client sent right behind its request
+    }
 
     ~session() override {
         leave_hub();
@@ -66,7 +67,7 @@ public:
 
     // backend::connection
     const std::string& id() const override { return facts_.id; }
-    const std::string& user() const override { return facts_.identity.user; }
+    const std::string& user() const override { return facts_.identity().user; }
     void send(backend::message m) override;
     void send_copy(std::string_view payload, bool binary) override;
     void close(std::uint16_t code, std::string_view reason) override;
@@ -129,32 +130,34 @@ private:
     phase_tracker phase_;
     bool reading_ = false;      // a receive is in flight, or the read loop runs (consume)
     bool moving_ = false;       // between backend definitions: the old one answers what it has (move_to)
-    bool holding_ = false;      // a message read while moving waits in held_ for the new one
     bool held_binary_ = false;
     bool in_hub_ = false;       // entered hub::delivery, not yet left
     bool tearing_down_ = false; // the close handshake is over: what the client still sends is dropped
     bool deadline_armed_ = false;
     std::shared_ptr<session> paused_self_;  // while a backend paused reading (deliver)
-    std::string held_;                      // the message held while moving
+    std::unique_ptr<std::string> held_;     // a message read while moving, for the new backend
     core::worker& worker_;
     services sv_;
     core::snapshot_ptr snapshot_;
     std::shared_ptr<backend::channel> channel_;
     connection_facts facts_;
     core::conn_slot slot_;
-    std::string early_bytes_;  // until run(): handed to the coalescing layer
     // permessage-deflate, when the handshake agreed on it (their zlib state comes later still).
     std::unique_ptr<inflater> inflater_;
     std::unique_ptr<deflater> deflater_;
     frame_reader reader_;
     outbound<io_stream> out_;
-    boost::asio::steady_timer timer_;
+    // Heartbeat, then the close deadline. Bound to the worker's io_context, not a type-erased
+    // executor: 32 bytes less in every connection, and in the wait it has pending.
+    boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
+                                      boost::asio::io_context::executor_type>
+        timer_;
     heartbeat heartbeat_;
     rate_limit rate_;
     // What ended the connection, for the backend's disconnect event: the client's close frame,
     // or our failure code; 1006 (none) when the TCP connection just went.
     std::uint16_t end_code_ = 0;
-    std::string end_reason_;
+    std::unique_ptr<std::string> end_reason_;  // the client's close reason, if it gave one
     // This route's metric cells, looked up once at accept (a lookup takes a lock).
     metrics::gauge* open_gauge_ = nullptr;
     metrics::counter* received_ = nullptr;
