@@ -310,25 +310,25 @@ void cluster_bus::unsubscribe_later(const std::string& room) {
 }
 
 void cluster_bus::entered(const core::connection& c) {
-    asio::post(ioc_, [this, id = c.id(), user = c.user()] {
+    asio::post(ioc_, [this, id = std::string(c.id()), user = c.user()] {
         if (!stopped_) presence_.entered(id, user, *redis_);
     });
 }
 
 void cluster_bus::exited(const core::connection& c) {
-    asio::post(ioc_, [this, id = c.id(), user = c.user()] {
+    asio::post(ioc_, [this, id = std::string(c.id()), user = c.user()] {
         if (!stopped_) presence_.exited(id, user, *redis_);
     });
 }
 
 void cluster_bus::joined(const std::string& room, const core::connection& c) {
-    asio::post(ioc_, [this, room, id = c.id(), user = c.user()] {
+    asio::post(ioc_, [this, room, id = std::string(c.id()), user = c.user()] {
         if (!stopped_ && presence_.joined(room, id, user, *redis_)) subscribe_room(room);
     });
 }
 
 void cluster_bus::left(const std::string& room, const core::connection& c) {
-    asio::post(ioc_, [this, room, id = c.id()] {
+    asio::post(ioc_, [this, room, id = std::string(c.id())] {
         if (!stopped_ && presence_.left(room, id, *redis_)) unsubscribe_later(room);
     });
 }

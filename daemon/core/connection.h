@@ -46,7 +46,7 @@ struct connection_info {
 class connection {
 public:
     virtual ~connection() = default;
-    virtual const std::string& id() const = 0;
+    virtual std::string_view id() const = 0;  // valid as long as the connection
     virtual const std::string& user() const = 0;  // empty: anonymous
     // Queues a message; a connection whose queue exceeds server.limits.send_queue is closed
     // 1008 "slow consumer" instead of growing.

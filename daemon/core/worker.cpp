@@ -34,20 +34,28 @@ void worker::join() {
 }
 
 void worker::attach(const std::shared_ptr<attached>& d) {
-    open_.emplace(d.get(), d);
+    if (d->prev_ || open_ == d.get()) return;  // already here
+    d->next_ = open_;
+    if (open_) open_->prev_ = d.get();
+    open_ = d.get();
     live_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void worker::detach(attached* d) {
-    if (open_.erase(d)) live_.fetch_sub(1, std::memory_order_relaxed);
+    if (!d->prev_ && open_ != d) return;  // never attached, or detached already
+    if (d->prev_) d->prev_->next_ = d->next_;
+    else open_ = d->next_;
+    if (d->next_) d->next_->prev_ = d->prev_;
+    d->prev_ = d->next_ = nullptr;
+    live_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 // drain() and reconfigure() may detach (and so erase) entries: both iterate over a copy.
 template <class Fn>
 void worker::for_each_attached(Fn&& fn) {
     std::vector<std::weak_ptr<attached>> all;
-    all.reserve(open_.size());
-    for (auto& [_, w] : open_) all.push_back(w);
+    all.reserve(live());
+    for (attached* d = open_; d; d = d->next_) all.push_back(d->keep());
     for (auto& w : all)
         if (auto d = w.lock()) fn(*d);
 }

@@ -11,7 +11,6 @@
 #include <optional>
 #include <span>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -31,6 +30,15 @@ public:
     // definition, or closes 1012 when its route or backend is gone. A handshake does nothing:
     // it compares its snapshot with the worker's once it opens.
     virtual void reconfigure(const snapshot_ptr& /*next*/) {}
+    // A strong reference to it, or null once it is being destroyed (its weak_from_this()).
+    virtual std::shared_ptr<attached> keep() = 0;
+
+private:
+    friend class worker;
+    // Its place in the worker's list: two pointers in the object, not a hash-map node and its
+    // bucket (~56 bytes) per connection (idle memory, docs/performance.md).
+    attached* prev_ = nullptr;
+    attached* next_ = nullptr;
 };
 
 class worker {
@@ -72,7 +80,7 @@ private:
     unsigned index_;
     // Declared before ioc_ so it outlives the handlers that ioc_'s destructor destroys (their
     // sessions detach themselves on the way out).
-    std::unordered_map<attached*, std::weak_ptr<attached>> open_;
+    attached* open_ = nullptr;  // the head of the list of what is attached (prev_/next_)
     snapshot_ptr snapshot_;
     std::atomic<std::size_t> live_{0};
     bool draining_ = false;

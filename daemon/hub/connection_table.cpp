@@ -20,7 +20,7 @@ void connection_table::add(std::string_view id, unsigned worker, const std::stri
     users_[user].insert(id);
 }
 
-void connection_table::remove(const std::string& id, const std::string& user) {
+void connection_table::remove(std::string_view id, const std::string& user) {
     {
         auto& s = shard_of(id);
         std::lock_guard lock(s.mutex);

@@ -21,7 +21,7 @@ class connection_table {
 public:
     // `id` must stay valid until remove(): it is the connection's own id, viewed, not copied.
     void add(std::string_view id, unsigned worker, const std::string& user);
-    void remove(const std::string& id, const std::string& user);
+    void remove(std::string_view id, const std::string& user);
     std::optional<unsigned> worker_of(const std::string& id) const;
     // (worker, id) of every connection of `user`.
     std::vector<std::pair<unsigned, std::string>> of_user(const std::string& user) const;

@@ -259,7 +259,7 @@ void delivery::room_members(const std::string& room, reply_executor ex, members_
     auto gather = [this, room, acc](unsigned, local_hub& local) {
         auto here = local.members(room);
         std::lock_guard lock(acc->mutex);
-        for (auto* c : here) acc->list.push_back(member{c->id(), c->user(), node_});
+        for (auto* c : here) acc->list.push_back(member{std::string(c->id()), c->user(), node_});
     };
     on_workers(rooms_.workers_of(room), gather, [this, room, acc, ex, done] {
         bus_->room_members(room, ex, [acc, done](outcome o, std::vector<member> remote) {

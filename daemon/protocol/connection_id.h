@@ -10,6 +10,9 @@
 // process draws a new tag: ids of its previous life are answered "no such connection".
 #pragma once
 
+#include <algorithm>
+#include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -28,5 +31,22 @@ bool valid_connection_id(std::string_view id);
 bool valid_node_tag(std::string_view tag);
 // The node tag of a valid id.
 inline std::string_view node_tag_of(std::string_view id) { return id.substr(0, node_tag_size); }
+
+// An id held in place: 28 characters fit no std::string's inline buffer, and every connection
+// would hold a heap block for it (idle memory, docs/performance.md). Longer text is cut (ids
+// of other shapes come only from tests).
+class stored_id {
+public:
+    stored_id() = default;
+    explicit stored_id(std::string_view id) : size_(static_cast<std::uint8_t>(std::min(id.size(), connection_id_size))) {
+        std::copy_n(id.data(), size_, chars_.data());
+    }
+    std::string_view view() const { return {chars_.data(), size_}; }
+    operator std::string_view() const { return view(); }
+
+private:
+    std::array<char, connection_id_size> chars_{};
+    std::uint8_t size_ = 0;
+};
 
 }  // namespace wsgated::protocol

@@ -13,9 +13,9 @@ bool anonymous(const auth::identity& who) {
 
 }  // namespace
 
-connection_facts::connection_facts(std::string i, const config::route_config* r, pairs p, auth::identity who,
+connection_facts::connection_facts(std::string_view i, const config::route_config* r, pairs p, auth::identity who,
                                    std::string from)
-    : id(std::move(i)), route(r), remote(std::move(from)) {
+    : id(i), route(r), remote(std::move(from)) {
     if (!p.empty()) own().params = std::move(p);
     if (!anonymous(who)) own().identity = std::move(who);
 }
@@ -36,7 +36,7 @@ void connection_facts::set_forwarded(pairs headers) {
 
 core::connection_info connection_facts::info(std::optional<std::chrono::steady_clock::duration> rtt) const {
     core::connection_info i;
-    i.id = id;
+    i.id = id.view();
     i.route = route->path;
     i.params = params();
     i.user = identity().user;

@@ -17,6 +17,7 @@
 #include "config/gateway_config.h"
 #include "core/connection.h"
 #include "core/upgrade_request.h"
+#include "protocol/connection_id.h"
 
 namespace wsgated::ws {
 
@@ -24,9 +25,9 @@ class connection_facts {
 public:
     using pairs = std::vector<std::pair<std::string, std::string>>;
 
-    connection_facts(std::string i, const config::route_config* r, pairs p, auth::identity who, std::string from);
+    connection_facts(std::string_view i, const config::route_config* r, pairs p, auth::identity who, std::string from);
 
-    std::string id;
+    protocol::stored_id id;
     const config::route_config* route = nullptr;
     std::string remote;
     std::chrono::system_clock::time_point connected_at;

@@ -92,6 +92,7 @@ public:
     void run();
     // A drain cuts handshakes in progress: no 101 may be written after it began.
     void drain() override { beast::get_lowest_layer(stream_).close(); }
+    std::shared_ptr<core::attached> keep() override { return this->weak_from_this().lock(); }
 
 private:
     void do_proxy_read();

@@ -71,7 +71,7 @@ void session<Stream>::open() {
     facts_.connected_at = std::chrono::system_clock::now();
     enter_hub();
     // Logged once the id is usable by the control API.
-    spdlog::debug("connection {} open route={} remote={}", facts_.id, route().path, facts_.remote);
+    spdlog::debug("connection {} open route={} remote={}", id(), route().path, facts_.remote);
     channel_ = snapshot_->backends->find(route().backend)
                    ->open(this->shared_from_this(), {worker_.index(), route().events});
     arm_heartbeat();
@@ -106,7 +106,7 @@ void session<Stream>::on_heartbeat(error_code ec) {
     switch (heartbeat_.on_timer(heartbeat::clock::now())) {
     case heartbeat::action::reap:
         // A dead peer will not answer a close frame either: drop the TCP connection.
-        spdlog::debug("connection {}: no pong or data within the heartbeat timeout, reaped", facts_.id);
+        spdlog::debug("connection {}: no pong or data within the heartbeat timeout, reaped", id());
         sv_.state.metrics.heartbeat_timeouts.inc();
         return drop_tcp();
     case heartbeat::action::send_ping: out_.send_control(ping_frame({}).view()); break;
@@ -204,7 +204,7 @@ typename session<Stream>::step session<Stream>::on_ping(std::string_view payload
     if (!phase_.is(phase::open)) return step::go_on;  // nothing follows our close frame
     if (out_.over_queue()) {
         sv_.state.metrics.slow_consumer_closes.inc();
-        spdlog::debug("connection {}: pings while {} bytes wait to be read, dropped", facts_.id, io_.buffered());
+        spdlog::debug("connection {}: pings while {} bytes wait to be read, dropped", id(), io_.buffered());
         drop_tcp();
         finish(boost::asio::error::connection_aborted);
         return step::stop;

@@ -53,7 +53,7 @@ void session<Stream>::on_client_close(std::uint16_t code, std::string_view reaso
 
 template <class Stream>
 void session<Stream>::on_client_error(std::uint16_t code, std::string_view why) {
-    spdlog::debug("connection {}: {}, closed {}", facts_.id, why, code);
+    spdlog::debug("connection {}: {}, closed {}", id(), why, code);
     sv_.state.metrics.client_errors.with({client_error_label(code)}).inc();
     end_code_ = code;
     if (!phase_.is(phase::closing)) {
@@ -93,7 +93,7 @@ void session<Stream>::arm_close_deadline() {
     timer_.expires_after(config().server.limits.handshake_timeout);
     timer_.async_wait([self = this->shared_from_this()](error_code ec) {
         if (ec || self->phase_.is(phase::finished)) return;
-        spdlog::debug("connection {}: close handshake not done in time, dropped", self->facts_.id);
+        spdlog::debug("connection {}: close handshake not done in time, dropped", self->id());
         self->drop_tcp();
         self->finish(boost::asio::error::timed_out);  // a receive in flight would say so too
     });
@@ -111,7 +111,7 @@ void session<Stream>::finish(error_code ec) {
     if (phase_.is(phase::finished)) return;
     to(phase::finished);
     std::uint16_t code = end_code_ ? end_code_ : 1006;
-    spdlog::debug("connection {} closed code={}{}", facts_.id, code,
+    spdlog::debug("connection {} closed code={}{}", id(), code,
                   ec && ec != boost::asio::error::eof ? " (" + ec.message() + ")" : std::string());
     leave_hub();
     // No channel while moving between backend definitions: the old one said goodbye already,

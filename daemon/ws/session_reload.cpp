@@ -29,7 +29,7 @@ bool session<Stream>::adopt(const core::snapshot_ptr& next) {
     const auto& routes = next->config().routes;
     auto it = std::find_if(routes.begin(), routes.end(), [&](const auto& r) { return r.path == route().path; });
     if (it == routes.end() || it->backend != route().backend) {
-        spdlog::debug("connection {}: its route {} is {} by a reload: closed 1012", facts_.id, route().path,
+        spdlog::debug("connection {}: its route {} is {} by a reload: closed 1012", id(), route().path,
                       it == routes.end() ? "removed" : "moved to another backend");
         return false;
     }

@@ -66,7 +66,7 @@ public:
     void run(upgrade_request&& req, std::string subprotocol);
 
     // backend::connection
-    const std::string& id() const override { return facts_.id; }
+    std::string_view id() const override { return facts_.id; }
     const std::string& user() const override { return facts_.identity().user; }
     void send(backend::message m) override;
     void send_copy(std::string_view payload, bool binary) override;
@@ -81,6 +81,7 @@ public:
         if (phase_.is(phase::open)) close(protocol::close_going_away.code, protocol::close_going_away.reason);
     }
     void reconfigure(const core::snapshot_ptr& next) override;
+    std::shared_ptr<core::attached> keep() override { return this->weak_from_this().lock(); }
 
 private:
     using phase = session_phase;

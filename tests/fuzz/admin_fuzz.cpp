@@ -47,7 +47,7 @@ public:
     std::vector<std::pair<std::uint16_t, std::string>> closes;
     bool write_succeeds = true;
 
-    const std::string& id() const override { return id_; }
+    std::string_view id() const override { return id_; }
     const std::string& user() const override { return user_; }
     void send(core::message m) override {
         if (m.on_written) m.on_written(write_succeeds);

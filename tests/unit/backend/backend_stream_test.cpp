@@ -26,7 +26,7 @@ namespace {
 
 struct test_connection final : core::connection {
     explicit test_connection(std::string i) : id_(std::move(i)) {}
-    const std::string& id() const override { return id_; }
+    std::string_view id() const override { return id_; }
     const std::string& user() const override { return user_; }
     void send(core::message m) override { got.push_back(*m.data); }
     void send_copy(std::string_view p, bool) override { got.emplace_back(p); }
@@ -123,8 +123,9 @@ TEST_F(stream_fixture, events_held_while_down_follow_hello_and_the_replay) {
     EXPECT_EQ(frames[1].at("conn").as_string(), c->id());
     EXPECT_EQ(frames[2].at("event").as_string(), "message");
     // An action back: a send to the connection of this worker, then an ack for an unknown one.
-    std::string action = "{\"action\":\"send\",\"conn\":\"" + c->id() + "\",\"size\":2}\nhi" +
-                         "{\"action\":\"close\",\"conn\":\"" + c->id().substr(0, 6) + std::string(22, 'Q') +
+    std::string id(c->id());
+    std::string action = "{\"action\":\"send\",\"conn\":\"" + id + "\",\"size\":2}\nhi" +
+                         "{\"action\":\"close\",\"conn\":\"" + id.substr(0, 6) + std::string(22, 'Q') +
                          "\",\"id\":9}\n";
     asio::write(s, asio::buffer(action));
     ASSERT_TRUE(run_until([&] { return !c->got.empty(); }));

@@ -18,7 +18,7 @@ namespace {
 
 struct fake_connection final : core::connection {
     fake_connection(std::string i, std::string u) : id_(std::move(i)), user_(std::move(u)) {}
-    const std::string& id() const override { return id_; }
+    std::string_view id() const override { return id_; }
     const std::string& user() const override { return user_; }
     void send(core::message m) override {
         got.push_back(*m.data);
@@ -187,7 +187,7 @@ TEST(session_phase, every_step_goes_forward) {
 TEST_F(delivery_fixture, send_reaches_the_connection_on_its_worker_and_answers_on_the_caller) {
     bool done = false;
     auto me = std::this_thread::get_id();
-    d->send(c->id(), msg("hi"), false, caller.get_executor(), [&](hub::outcome o) {
+    d->send(std::string(c->id()), msg("hi"), false, caller.get_executor(), [&](hub::outcome o) {
         EXPECT_EQ(o, hub::outcome::ok);
         EXPECT_EQ(std::this_thread::get_id(), me);
         done = true;
@@ -199,8 +199,8 @@ TEST_F(delivery_fixture, send_reaches_the_connection_on_its_worker_and_answers_o
 
 TEST_F(delivery_fixture, send_with_wait_answers_written_or_gone) {
     std::vector<hub::outcome> got;
-    d->send(a->id(), msg("1"), true, caller.get_executor(), [&](hub::outcome o) { got.push_back(o); });
-    d->send(a->id(), msg("2"), true, caller.get_executor(), [&](hub::outcome o) { got.push_back(o); });
+    d->send(std::string(a->id()), msg("1"), true, caller.get_executor(), [&](hub::outcome o) { got.push_back(o); });
+    d->send(std::string(a->id()), msg("2"), true, caller.get_executor(), [&](hub::outcome o) { got.push_back(o); });
     on(w0, [&] {});  // both sends ran on worker 0
     on(w0, [&] {
         ASSERT_EQ(a->written.size(), 2u);
@@ -229,7 +229,7 @@ TEST_F(delivery_fixture, an_unknown_id_of_this_node_is_not_found_and_another_nod
 TEST_F(delivery_fixture, join_then_publish_counts_every_node_and_excludes) {
     d->set_bus(bus);
     bool done = false;
-    d->join("r", a->id(), true, caller.get_executor(), [&](hub::outcome o, bool changed) {
+    d->join("r", std::string(a->id()), true, caller.get_executor(), [&](hub::outcome o, bool changed) {
         EXPECT_EQ(o, hub::outcome::ok);
         EXPECT_TRUE(changed);
         done = true;
@@ -238,7 +238,7 @@ TEST_F(delivery_fixture, join_then_publish_counts_every_node_and_excludes) {
     on(w1, [&] { EXPECT_TRUE(d->join(*c, 1, "r")); EXPECT_FALSE(d->join(*c, 1, "r")); });
     done = false;
     std::uint64_t members = 0;
-    d->publish("r", msg("news"), a->id(), caller.get_executor(), [&](hub::outcome o, std::uint64_t n) { members = n; done = true; });
+    d->publish("r", msg("news"), std::string(a->id()), caller.get_executor(), [&](hub::outcome o, std::uint64_t n) { members = n; done = true; });
     wait(done);
     EXPECT_EQ(members, 2u + 5u) << "two here (the excluded one counted) and the bus's five";
     on(w0, [&] { EXPECT_TRUE(a->got.empty()) << "excluded"; });
@@ -248,7 +248,7 @@ TEST_F(delivery_fixture, join_then_publish_counts_every_node_and_excludes) {
     d->room_members("r", caller.get_executor(), [&](hub::outcome, std::vector<hub::member> ms) { list = ms; done = true; });
     wait(done);
     ASSERT_EQ(list.size(), 3u);
-    std::vector<std::string> ids{a->id(), c->id(), "ZZZZZZx"};
+    std::vector<std::string> ids{std::string(a->id()), std::string(c->id()), "ZZZZZZx"};
     std::sort(ids.begin(), ids.end());
     EXPECT_EQ((std::vector<std::string>{list[0].id, list[1].id, list[2].id}), ids);
     for (auto& m : list) {
@@ -287,13 +287,13 @@ TEST_F(delivery_fixture, view_has_the_info_and_the_sorted_rooms) {
     on(w0, [&] { d->join(*b, 0, "z"); d->join(*b, 0, "a"); });
     bool done = false;
     hub::connection_view v;
-    d->view(b->id(), caller.get_executor(), [&](hub::outcome o, hub::connection_view got) {
+    d->view(std::string(b->id()), caller.get_executor(), [&](hub::outcome o, hub::connection_view got) {
         EXPECT_EQ(o, hub::outcome::ok);
         v = std::move(got);
         done = true;
     });
     wait(done);
-    EXPECT_EQ(v.info.id, b->id());
+    EXPECT_EQ(v.info.id, std::string(b->id()));
     EXPECT_EQ(v.rooms, (std::vector<std::string>{"a", "z"}));
 }
 
@@ -304,12 +304,12 @@ TEST_F(delivery_fixture, calls_made_on_a_worker_run_its_share_inline_in_order) {
         d->join(*a, 0, "r");
         d->publish("r", msg("published"), "", caller.get_executor(), [](hub::outcome, std::uint64_t) {});
         EXPECT_EQ(a->got, std::vector<std::string>{"published"});  // already there
-        d->send(a->id(), msg("sent"), false, caller.get_executor(), [](hub::outcome) {});
+        d->send(std::string(a->id()), msg("sent"), false, caller.get_executor(), [](hub::outcome) {});
         EXPECT_EQ(a->got, (std::vector<std::string>{"published", "sent"}));
         d->broadcast(msg("all"), caller.get_executor(), [](hub::outcome, std::uint64_t) {});
         EXPECT_EQ(a->got.size(), 3u);
-        EXPECT_EQ(d->local_connection(0, a->id()), a.get());
-        EXPECT_EQ(d->local_connection(0, c->id()), nullptr);  // on worker 1
+        EXPECT_EQ(d->local_connection(0, std::string(a->id())), a.get());
+        EXPECT_EQ(d->local_connection(0, std::string(c->id())), nullptr);  // on worker 1
         EXPECT_EQ(d->rooms_of(*a, 0), std::vector<std::string>{"r"});
     });
     on(w1, [&] { EXPECT_EQ(c->got, std::vector<std::string>{"all"}); });  // posted, ran in turn

@@ -10,7 +10,7 @@ namespace {
 
 struct fake_connection final : core::connection {
     explicit fake_connection(std::string i) : id_(std::move(i)) {}
-    const std::string& id() const override { return id_; }
+    std::string_view id() const override { return id_; }
     const std::string& user() const override { return user_; }
     void send(core::message m) override { got.push_back(m.data); }
     void send_copy(std::string_view p, bool) override {
