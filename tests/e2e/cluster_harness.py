@@ -321,10 +321,11 @@ def _resp(*args: str) -> bytes:
 
 
 def node_yaml(redis_url: str, token: str, key_file: str, node_id: str, node_ttl: str = "3s",
-              extra_cluster: str = "") -> str:
+              extra_cluster: str = "", heartbeat: str = "30s") -> str:
     return f"""server:
   workers: 2
   listen: [{{address: "127.0.0.1:0"}}]
+  heartbeat: {{interval: {heartbeat}}}
   log: {{level: info, format: text}}
   limits: {{max_connections_per_ip: 20000}}  # the fan-out test's members come from one address
 admin:
@@ -396,7 +397,8 @@ def wait_for(pred, timeout: float, what: str, step: float = 0.05):
 
 
 def start_nodes(redis: RedisServer, n: int, token: str, cleanup, node_ttl: str = "3s",
-                extra_cluster: str = "", url: str | None = None, wait: bool = True, first: int = 0) -> list[Node]:
+                extra_cluster: str = "", url: str | None = None, wait: bool = True, first: int = 0,
+                heartbeat: str = "30s") -> list[Node]:
     d = harness.temp_dir(cleanup)
     key_file = os.path.join(d, "jwt.secret")
     with open(key_file, "w") as f:
@@ -404,8 +406,8 @@ def start_nodes(redis: RedisServer, n: int, token: str, cleanup, node_ttl: str =
     nodes = []
     for i in range(n):
         node_id = f"node-{chr(ord('a') + first + i)}"
-        gw = harness.start_gateway(node_yaml(url or redis.url, token, key_file, node_id, node_ttl, extra_cluster),
-                                   cleanup)
+        gw = harness.start_gateway(node_yaml(url or redis.url, token, key_file, node_id, node_ttl, extra_cluster,
+                                             heartbeat), cleanup)
         nodes.append(Node(gw, Admin(gw, token), node_id))
     for node in nodes if wait else []:
         wait_for(lambda: node.ready() == 200, 10, f"{node.node_id} /readyz 200")
