@@ -36,6 +36,13 @@ struct coalescing_extras {
 
     std::size_t held() const { return sizeof(*this) + inbox.capacity() + (own_buffer ? own_buffer_size : 0); }
 
+    // Grown by a burst of shared payloads (a fan-out backlog): more than a quiet one should keep.
+    bool grown() const {
+        constexpr std::size_t keep_pieces = 32;
+        return gather.capacity() > keep_pieces || pending_shared.capacity() > keep_pieces ||
+               sending_shared.capacity() > keep_pieces;
+    }
+
     // Nothing in use: the block can go.
     bool unused() const {
         return pending_shared.empty() && sending_shared.empty() && inbox.empty() && drained.empty() && !error &&

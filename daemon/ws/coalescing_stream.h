@@ -135,7 +135,9 @@ public:
     // Bytes received and not read yet (behind the upgrade request; the rest of a receive when a
     // backend paused reading): the next async_receive hands them out first, without a syscall.
     void keep_unread(std::span<const char> bytes) {
-        if (!bytes.empty()) extras().inbox.insert(x_->inbox.end(), bytes.begin(), bytes.end());
+        if (bytes.empty()) return;
+        auto& inbox = extras().inbox;
+        inbox.insert(inbox.end(), bytes.begin(), bytes.end());
     }
 
     // A quiet connection (no write in flight, nothing pending) gives its buffers back: the
@@ -334,7 +336,7 @@ private:
             // connection: per-connection memory is a product figure.
             if (sending_.capacity() > keep_capacity) std::vector<char>().swap(sending_);
             if (pending_.capacity() > keep_capacity) std::vector<char>().swap(pending_);
-            if (x_ && x_->unused() && x_->gather.capacity() > keep_pieces) x_.reset();
+            if (x_ && x_->unused() && x_->grown()) x_.reset();
             if constexpr (tls) {
                 if (next_.engine().output().capacity() > keep_tls_output) std::vector<char>().swap(next_.engine().output());
             }
@@ -375,7 +377,6 @@ private:
     }
 
     static constexpr std::size_t keep_capacity = 16 * 1024;    // kept by an idle connection
-    static constexpr std::size_t keep_pieces = 32;             // gathered pieces kept by a fan-out
     static constexpr std::size_t keep_tls_output = 512;        // the records buffer not in flight
     static inline const std::vector<coalescing_extras::shared_piece> no_pieces;
 

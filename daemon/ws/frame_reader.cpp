@@ -103,8 +103,10 @@ event frame_reader::start_frame(const client_header& h, std::span<char>& in) {
     in_frame_ = true;
     if (in.size() < h.length) {
         // Compressed: the inflater sizes the buffer by what comes out (the limit is on that).
-        if (!is_control(h.op) && !compressed_)
-            kept().message.reserve(kept().message.size() + std::min<std::uint64_t>(h.length, reserve_ahead));
+        if (!is_control(h.op) && !compressed_) {
+            auto& message = kept().message;
+            message.reserve(message.size() + std::min<std::uint64_t>(h.length, reserve_ahead));
+        }
         return {};
     }
     // The whole payload is here: a control frame, or a message in one frame, read in place.
