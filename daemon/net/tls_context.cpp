@@ -1,6 +1,7 @@
 // tls_context: see tls_context.h. Runs at config load time only.
 #include "net/tls_context.h"
 #include "net/ticket_keys.h"
+#include "net/tls_engine.h"
 
 #include <cerrno>
 #include <cstring>
@@ -65,6 +66,7 @@ tls_result make_tls_context(const tls_files& files) {
     SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(native, 1);
     use_process_ticket_keys(native);  // tickets outlive a reload (net/ticket_keys)
+    tls_engine::use_own_records(native);  // TLS 1.3 records after the handshake: net/tls13_records
 
     ERR_clear_error();
     if (SSL_CTX_use_certificate_chain_file(native, files.cert_file.c_str()) != 1)

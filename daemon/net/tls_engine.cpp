@@ -1,9 +1,12 @@
 // tls_engine: see tls_engine.h.
 #include "net/tls_engine.h"
+#include "net/tls13_records.h"
+#include "net/tls_key_log.h"
 
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <string_view>
 
 #include <boost/asio/error.hpp>
 #include <openssl/bio.h>
@@ -13,7 +16,13 @@
 namespace wsgated::net {
 
 struct tls_engine::state {
-    SSL* ssl = nullptr;
+    SSL* ssl = nullptr;                       // until a TLS 1.3 handshake ends: then `records`
+    std::unique_ptr<tls_key_log> secrets;      // during a TLS 1.3 handshake
+    std::unique_ptr<tls13_records> records;
+    std::vector<char> spill;                  // records: plaintext opened and not handed out yet
+    std::size_t spill_at = 0;
+    bool resumed = false;
+    bool peer_closed = false;
     std::span<const char> source;  // what this call reads from: the caller's span, or `kept`
     std::size_t used = 0;          // of `source`, taken by OpenSSL
     bool from_kept = false;
@@ -25,6 +34,20 @@ struct tls_engine::state {
 
     ~state() {
         if (ssl) SSL_free(ssl);
+    }
+
+    void switch_to_records();
+    result read_records(std::span<char> out);
+    std::size_t take_spill(std::span<char> out) {
+        if (spill.empty()) return 0;
+        std::size_t n = std::min(spill.size() - spill_at, out.size());
+        std::memcpy(out.data(), spill.data() + spill_at, n);
+        spill_at += n;
+        if (spill_at == spill.size()) {
+            std::vector<char>().swap(spill);
+            spill_at = 0;
+        }
+        return n;
     }
 
     // Around each call: the input it reads, and what of it is kept for the next.
@@ -92,6 +115,7 @@ int write_to(BIO* b, const char* buf, int len) {
     BIO_clear_retry_flags(b);
     if (len <= 0) return 0;
     st->out.insert(st->out.end(), buf, buf + len);
+    if (st->secrets) st->secrets->on_written(buf, static_cast<std::size_t>(len));
     return len;
 }
 
@@ -105,9 +129,15 @@ int create(BIO* b) {
 }
 
 template <class State>
+int bio_type() {
+    static const int type = BIO_get_new_index() | BIO_TYPE_SOURCE_SINK;
+    return type;
+}
+
+template <class State>
 BIO_METHOD* bio_method() {
     static BIO_METHOD* m = [] {
-        BIO_METHOD* made = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "wsgated tls_engine");
+        BIO_METHOD* made = BIO_meth_new(bio_type<State>(), "wsgated tls_engine");
         BIO_meth_set_read(made, read_from<State>);
         BIO_meth_set_write(made, write_to<State>);
         BIO_meth_set_ctrl(made, control);
@@ -117,7 +147,77 @@ BIO_METHOD* bio_method() {
     return m;
 }
 
+// OpenSSL's key log, on the listeners' contexts: the secrets of a connection of ours (its BIO
+// says so) go to its engine, and nowhere else (no file, no log).
+template <class State>
+void on_key_log(const SSL* ssl, const char* line) {
+    BIO* b = SSL_get_rbio(ssl);
+    if (!b || BIO_method_type(b) != bio_type<State>()) return;
+    auto* st = static_cast<State*>(BIO_get_data(b));
+    if (!st->secrets) st->secrets = std::make_unique<tls_key_log>();
+    st->secrets->on_line(line);
+}
+
 }  // namespace
+
+void tls_engine::use_own_records(SSL_CTX* ctx) { SSL_CTX_set_keylog_callback(ctx, on_key_log<tls_engine::state>); }
+
+// Once a TLS 1.3 server handshake is done: hand the connection to tls13_records and free the
+// SSL object. Only when every count is known to be exact: OpenSSL holds no unread record (it
+// reads one record at a time without read-ahead, so what follows the client's Finished is still
+// ours, under the client's first key at sequence 0), its writes ended on a record boundary, no
+// maximum fragment length or early data was agreed. Otherwise OpenSSL goes on as before.
+void tls_engine::state::switch_to_records() {
+    auto keys = std::move(secrets);
+    if (!keys || !keys->complete() || !keys->same_sizes()) return;
+    if (!SSL_is_server(ssl) || SSL_version(ssl) != TLS1_3_VERSION || SSL_has_pending(ssl)) return;
+    SSL_SESSION* session = SSL_get_session(ssl);
+    if (!session || SSL_SESSION_get_max_fragment_length(session) != TLSEXT_max_fragment_length_DISABLED) return;
+    if (SSL_get_early_data_status(ssl) == SSL_EARLY_DATA_ACCEPTED) return;
+    const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
+    if (!cipher) return;
+    records = tls13_records::make(SSL_CIPHER_get_protocol_id(cipher), {keys->client().data(), keys->secret_size()},
+                                  {keys->server().data(), keys->secret_size()}, keys->records_sent());
+    if (!records) return;
+    resumed = SSL_session_reused(ssl) == 1;
+    SSL_free(ssl);
+    ssl = nullptr;
+}
+
+// Whole records from `source`, opened into `out` while they fit; one that does not fit is
+// opened into `spill` and handed out from there.
+tls_engine::result tls_engine::state::read_records(std::span<char> to) {
+    result res;
+    if (failed) return {status::failed, 0};
+    res.produced = take_spill(to);
+    while (res.produced < to.size()) {
+        if (peer_closed) return {status::closed, res.produced};
+        auto rest = source.subspan(used);
+        std::size_t size = tls13_records::record_size(rest);
+        if (size == 0) {
+            res.st = status::want_read;
+            break;
+        }
+        std::size_t room = size > tls13_records::overhead ? size - tls13_records::overhead + 1 : 0;
+        bool fits = to.size() - res.produced >= room;
+        if (!fits) spill.resize(room);
+        auto r = records->open(rest.first(size), fits ? to.data() + res.produced : spill.data(), out);
+        used += size;
+        if (r.what == tls13_records::opened::data) {
+            if (!fits) spill.resize(r.size);
+            res.produced += fits ? r.size : take_spill(to.subspan(res.produced));
+        } else if (r.what == tls13_records::opened::closed) {
+            peer_closed = true;
+        } else if (r.what == tls13_records::opened::failed) {
+            failed = true;
+            why = records->reason();
+            return {status::failed, res.produced};
+        }
+        if (!fits && r.what != tls13_records::opened::data) std::vector<char>().swap(spill);
+    }
+    if (peer_closed && res.produced < to.size()) res.st = status::closed;
+    return res;
+}
 
 tls_engine::tls_engine(SSL_CTX* ctx, role r, const char* server_name) : s_(std::make_unique<state>()) {
     s_->ssl = SSL_new(ctx);
@@ -143,16 +243,26 @@ tls_engine::~tls_engine() = default;
 
 tls_engine::status tls_engine::handshake(std::span<const char> in) {
     s_->begin(in);
+    if (s_->records) {  // done already: `in` is kept for the first read
+        s_->end();
+        return status::ok;
+    }
     int r = SSL_do_handshake(s_->ssl);
     status st = r == 1 ? status::ok : s_->judge(r);
     s_->end();
+    if (st == status::ok) s_->switch_to_records();
     return st;
 }
 
-bool tls_engine::handshake_done() const { return SSL_is_init_finished(s_->ssl) == 1; }
+bool tls_engine::handshake_done() const { return s_->records || SSL_is_init_finished(s_->ssl) == 1; }
 
 tls_engine::result tls_engine::read(std::span<const char> in, std::span<char> out) {
     s_->begin(in);
+    if (s_->records) {
+        auto res = s_->read_records(out);
+        s_->end();
+        return res;
+    }
     result res;
     while (res.produced < out.size()) {
         std::size_t room = std::min<std::size_t>(out.size() - res.produced, INT_MAX);
@@ -171,7 +281,11 @@ tls_engine::result tls_engine::read(std::span<const char> in, std::span<char> ou
 
 // Not SSL_has_pending: that counts a record's first part waiting for the rest, which no read
 // can finish before more arrives (the caller would spin).
-bool tls_engine::has_buffered() const { return !s_->kept.empty() || SSL_pending(s_->ssl) > 0; }
+// With our records: a whole record kept, or plaintext opened and not handed out.
+bool tls_engine::has_buffered() const {
+    if (s_->records) return s_->spill_at < s_->spill.size() || tls13_records::record_size(s_->kept) != 0;
+    return !s_->kept.empty() || SSL_pending(s_->ssl) > 0;
+}
 
 std::size_t tls_engine::read_stream(std::span<const char> in, std::span<char> out, boost::system::error_code& ec) {
     ec = {};
@@ -198,6 +312,13 @@ bool tls_engine::ready() const { return has_buffered() || static_cast<bool>(s_->
 
 tls_engine::status tls_engine::write(std::span<const char> plain) {
     if (plain.empty()) return status::ok;
+    if (s_->records) {
+        if (s_->failed) return status::failed;
+        if (s_->records->seal(plain, s_->out)) return status::ok;
+        s_->failed = true;
+        s_->why = s_->records->reason();
+        return status::failed;
+    }
     s_->begin({});
     std::size_t n = 0;
     int r = SSL_write_ex(s_->ssl, plain.data(), plain.size(), &n);
@@ -208,6 +329,7 @@ tls_engine::status tls_engine::write(std::span<const char> plain) {
 
 void tls_engine::close() {
     if (s_->failed || !handshake_done()) return;  // no close_notify after a fatal alert
+    if (s_->records) return s_->records->close_notify(s_->out);
     s_->begin({});
     SSL_shutdown(s_->ssl);
     ERR_clear_error();
@@ -216,8 +338,18 @@ void tls_engine::close() {
 
 std::vector<char>& tls_engine::output() { return s_->out; }
 const std::string& tls_engine::reason() const { return s_->why; }
-const char* tls_engine::version() const { return SSL_get_version(s_->ssl); }
-bool tls_engine::tls13() const { return SSL_version(s_->ssl) == TLS1_3_VERSION; }
+const char* tls_engine::version() const { return s_->records ? "TLSv1.3" : SSL_get_version(s_->ssl); }
+bool tls_engine::tls13() const { return s_->records || SSL_version(s_->ssl) == TLS1_3_VERSION; }
 SSL* tls_engine::native() const { return s_->ssl; }
+bool tls_engine::own_records() const { return s_->records != nullptr; }
+bool tls_engine::resumed() const { return s_->records ? s_->resumed : SSL_session_reused(s_->ssl) == 1; }
+void tls_engine::update_keys() {
+    if (s_->records) s_->records->update_keys();
+    else SSL_key_update(s_->ssl, SSL_KEY_UPDATE_NOT_REQUESTED);
+}
+void tls_engine::release() {
+    std::vector<char>().swap(s_->out);
+    if (s_->records) s_->records->release();
+}
 
 }  // namespace wsgated::net

@@ -11,6 +11,10 @@
 // the handshake's last flight) is kept, and read first by the next call: has_buffered() says so,
 // so that the caller reads it before waiting on the socket.
 //
+// A TLS 1.3 server connection leaves OpenSSL when its handshake is done: its records are then
+// net/tls13_records', and the SSL object (~14 KB) is freed (own_records(); docs/performance.md).
+// TLS 1.2, and the rare TLS 1.3 cases tls_engine.cpp names, stay on OpenSSL throughout.
+//
 // Used on one thread at a time (the connection's worker). Movable: the state the BIO points at
 // lives in one heap block.
 #pragma once
@@ -49,6 +53,10 @@ public:
     ~tls_engine();
 
     bool valid() const { return s_ != nullptr; }
+
+    // On a listener's context (net/tls_context), once: its TLS 1.3 connections hand their
+    // records to net/tls13_records after the handshake (OpenSSL's key log tells the secrets).
+    static void use_own_records(SSL_CTX* ctx);
 
     // The error code every layer above gives a TLS failure (reason() says which).
     static boost::system::error_code failure() {
@@ -90,7 +98,15 @@ public:
     // The negotiated protocol ("TLSv1.3"), for logs and tests.
     const char* version() const;
     bool tls13() const;
+    // OpenSSL's object; null once the records are ours (own_records()).
     SSL* native() const;
+    bool own_records() const;
+    bool resumed() const;  // a resumed session (a ticket)
+    // Our KeyUpdate (update_not_requested) before our next data.
+    void update_keys();
+    // A quiet connection (nothing in output() to send) drops what it can make again: the
+    // output buffer, the cipher contexts of our records.
+    void release();
 
 private:
     struct state;

@@ -1,5 +1,6 @@
 // path_pattern: see path_pattern.h.
 #include "route/path_pattern.h"
+#include "text/hex.h"
 
 #include <algorithm>
 
@@ -17,13 +18,6 @@ bool valid_param_name(std::string_view n) {
     });
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 }  // namespace
 
 bool percent_decode_segment(std::string_view in, std::string& out, bool allow_slash) {
@@ -31,7 +25,7 @@ bool percent_decode_segment(std::string_view in, std::string& out, bool allow_sl
     for (std::size_t i = 0; i < in.size(); ++i) {
         if (in[i] != '%') { out.push_back(in[i]); continue; }
         if (i + 2 >= in.size()) return false;  // needs two hex digits after '%'
-        int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
+        int hi = text::hex_value(in[i + 1]), lo = text::hex_value(in[i + 2]);
         if (hi < 0 || lo < 0) return false;
         char c = static_cast<char>(hi * 16 + lo);
         if ((c == '/' && !allow_slash) || c == '\0') return false;

@@ -147,7 +147,7 @@ public:
         std::vector<char>().swap(pending_);
         std::vector<char>().swap(sending_);
         if (x_ && x_->unused()) x_.reset();
-        if constexpr (tls) std::vector<char>().swap(next_.engine().output());
+        if constexpr (tls) next_.engine().release();
     }
 
     // Bytes accepted but not yet taken by the socket.

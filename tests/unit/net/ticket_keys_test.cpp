@@ -16,7 +16,7 @@ using test::tls_pair;
 SSL_SESSION* first_session(int version) {
     tls_pair first("1.2", version);
     EXPECT_TRUE(first.handshake());
-    EXPECT_FALSE(SSL_session_reused(first.server.native()));
+    EXPECT_FALSE(first.server.resumed());
     SSL_SESSION* s = SSL_get1_session(first.client.native());
     EXPECT_TRUE(s && SSL_SESSION_has_ticket(s));
     first.client.close();  // freed without a close_notify, OpenSSL would mark the session not resumable
@@ -28,7 +28,7 @@ bool resumes_on_a_new_context(SSL_SESSION* s, int version) {
     tls_pair later("1.2", version);
     SSL_set_session(later.client.native(), s);
     EXPECT_TRUE(later.handshake());
-    return SSL_session_reused(later.server.native()) == 1;
+    return later.server.resumed();
 }
 
 class ticket_keys_test : public ::testing::TestWithParam<int> {};

@@ -39,6 +39,8 @@ protected:
 TEST_F(tls_engine_test, handshake_and_data_both_ways_in_tls13) {
     handshake();
     EXPECT_STREQ(server().version(), "TLSv1.3");
+    EXPECT_TRUE(server().own_records()) << "TLS 1.3: the records are ours after the handshake";
+    EXPECT_EQ(server().native(), nullptr) << "and OpenSSL's SSL object is freed";
     ASSERT_EQ(client().write(std::string_view("hello server")), st::ok);
     EXPECT_EQ(deliver(client(), server()), "hello server");
     ASSERT_EQ(server().write(std::string_view("hello client")), st::ok);
@@ -50,8 +52,61 @@ TEST_F(tls_engine_test, tls12_client_is_served_when_allowed) {
     make_pair("1.2", TLS1_2_VERSION);
     handshake();
     EXPECT_STREQ(server().version(), "TLSv1.2");
+    EXPECT_FALSE(server().own_records()) << "TLS 1.2 stays on OpenSSL";
     ASSERT_EQ(client().write(std::string_view("twelve")), st::ok);
     EXPECT_EQ(deliver(client(), server()), "twelve");
+}
+
+// Each TLS 1.3 suite an OpenSSL client may pick, against our records: data both ways, in
+// several records, and a key update each way.
+TEST_F(tls_engine_test, every_tls13_suite_runs_on_our_records) {
+    for (const char* suite : {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}) {
+        make_pair("1.2", 0);
+        ASSERT_EQ(SSL_set_ciphersuites(client().native(), suite), 1);
+        handshake();
+        EXPECT_TRUE(server().own_records()) << suite;
+        auto big = pattern(70 * 1024);
+        ASSERT_EQ(client().write(big), st::ok);
+        EXPECT_EQ(deliver(client(), server()), big) << suite;
+        ASSERT_EQ(server().write(big), st::ok);
+        EXPECT_EQ(deliver(server(), client()), big) << suite;
+        ASSERT_EQ(SSL_key_update(client().native(), SSL_KEY_UPDATE_REQUESTED), 1);
+        ASSERT_EQ(client().write(std::string_view("up")), st::ok);
+        EXPECT_EQ(deliver(client(), server()), "up") << suite;
+        server().update_keys();
+        ASSERT_EQ(server().write(std::string_view("down")), st::ok);
+        EXPECT_EQ(deliver(server(), client()), "down") << suite;
+        EXPECT_STREQ(SSL_CIPHER_get_name(SSL_get_current_cipher(client().native())), suite);
+    }
+}
+
+// A quiet connection drops its cipher contexts (and its output buffer); the next record
+// makes them again.
+TEST_F(tls_engine_test, released_engine_goes_on) {
+    handshake();
+    server().release();
+    ASSERT_EQ(client().write(std::string_view("after a quiet while")), st::ok);
+    EXPECT_EQ(deliver(client(), server()), "after a quiet while");
+    server().release();
+    ASSERT_EQ(server().write(std::string_view("and back")), st::ok);
+    EXPECT_EQ(deliver(server(), client()), "and back");
+}
+
+TEST_F(tls_engine_test, a_record_changed_on_the_way_fails_with_an_alert) {
+    handshake();
+    ASSERT_EQ(client().write(std::string_view("payload")), st::ok);
+    auto cipher = take(client());
+    cipher[8] ^= 0x40;
+    std::string buf(64, '\0');
+    auto r = server().read(cipher, buf);
+    EXPECT_EQ(r.st, st::failed);
+    EXPECT_EQ(server().reason(), "tls: bad record mac");
+    auto alert = take(server());
+    ASSERT_FALSE(alert.empty()) << "bad_record_mac is said";
+    EXPECT_EQ(client().read(alert, buf).st, st::failed);
+    EXPECT_NE(client().reason().find("bad record mac"), std::string::npos) << client().reason();
+    server().close();
+    EXPECT_TRUE(server().output().empty()) << "no close_notify after a fatal alert";
 }
 
 TEST_F(tls_engine_test, tls12_client_is_refused_under_min_version_13) {
@@ -134,7 +189,7 @@ TEST_F(tls_engine_test, key_update_requested_by_the_client_is_answered) {
     ASSERT_EQ(server().write(std::string_view("new keys both ways")), st::ok);
     EXPECT_EQ(deliver(server(), client()), "new keys both ways");
     // A second update, unrequested, both ways: still readable.
-    ASSERT_EQ(SSL_key_update(server().native(), SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+    server().update_keys();
     ASSERT_EQ(server().write(std::string_view("again")), st::ok);
     EXPECT_EQ(deliver(server(), client()), "again");
 }
