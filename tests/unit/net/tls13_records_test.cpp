@@ -1,126 +1,31 @@
-// Tests for net/tls13_records: the server's records against a client written here from RFC 8446
-// (§5.2–5.4, §7.1–7.3) on OpenSSL's own TLS13-KDF, so that the key schedule is checked by an
-// implementation that is not ours, and every record a client may send (or must not) can be made.
+// Tests for net/tls13_records: the server's records against a client written from RFC 8446 on
+// OpenSSL's own TLS13-KDF (tests/fuzz/support/tls13_client.h), so that the key schedule is
+// checked by an implementation that is not ours, and every record a client may send (or must
+// not) can be made.
 // The engine's tests (tls_engine_test) run the same records against OpenSSL's client.
 #include "net/tls13_records.h"
 
 #include <gtest/gtest.h>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/kdf.h>
 
 #include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "../../fuzz/support/tls13_client.h"
+
+namespace wsgated::test {
+inline void PrintTo(const suite_info& s, std::ostream* os) { *os << s.cipher; }  // gtest: by ADL
+}  // namespace wsgated::test
+
 namespace wsgated::net {
 namespace {
 
-struct suite_info {
-    std::uint16_t id;
-    const char* cipher;
-    const char* md;
-    std::size_t key_size, hash_size;
-};
-void PrintTo(const suite_info& s, std::ostream* os) { *os << s.cipher; }
-const suite_info aes128{0x1301, "AES-128-GCM", "SHA256", 16, 32};
-const suite_info aes256{0x1302, "AES-256-GCM", "SHA384", 32, 48};
-const suite_info chacha{0x1303, "ChaCha20-Poly1305", "SHA256", 32, 32};
-
-// HKDF-Expand-Label by OpenSSL's TLS13-KDF.
-std::string expand_label(const suite_info& s, const std::string& secret, const char* label, std::size_t size) {
-    EVP_KDF* kdf = EVP_KDF_fetch(nullptr, OSSL_KDF_NAME_TLS1_3_KDF, nullptr);
-    EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
-    int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
-    unsigned char none = 0;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(s.md), 0),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<char*>(secret.data()), secret.size()),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PREFIX, const_cast<char*>("tls13 "), 6),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_LABEL, const_cast<char*>(label), std::strlen(label)),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_DATA, &none, 0),
-        OSSL_PARAM_construct_end(),
-    };
-    std::string out(size, '\0');
-    EXPECT_EQ(EVP_KDF_derive(ctx, reinterpret_cast<unsigned char*>(out.data()), size, params), 1);
-    EVP_KDF_CTX_free(ctx);
-    EVP_KDF_free(kdf);
-    return out;
-}
-
-// One direction of the client's records.
-class client_side {
-public:
-    client_side(const suite_info& s, std::string secret, std::uint64_t seq = 0) : s_(s), secret_(std::move(secret)) {
-        derive();
-        seq_ = seq;
-    }
-    void next_generation() {
-        secret_ = expand_label(s_, secret_, "traffic upd", s_.hash_size);
-        derive();
-    }
-    // A record: `body`, its inner type, `padding` zeros.
-    std::string seal(std::uint8_t type, const std::string& body, std::size_t padding = 0) {
-        std::string inner = body + static_cast<char>(type) + std::string(padding, '\0');
-        std::size_t length = inner.size() + 16;
-        std::string rec = {23, 3, 3, static_cast<char>(length >> 8), static_cast<char>(length & 0xff)};
-        rec.resize(5 + length);
-        crypt(1, rec, inner.data(), inner.size());
-        return rec;
-    }
-    // The inner type and body of the record at the front of `stream`, which it removes.
-    std::pair<int, std::string> open(std::string& stream) {
-        if (stream.size() < 5) return {-1, {}};
-        std::size_t length = std::size_t{static_cast<unsigned char>(stream[3])} << 8 | static_cast<unsigned char>(stream[4]);
-        std::string rec = stream.substr(0, 5 + length);
-        stream.erase(0, 5 + length);
-        std::string inner(length - 16, '\0');
-        if (!crypt(0, rec, inner.data(), inner.size())) return {-2, {}};
-        while (!inner.empty() && inner.back() == 0) inner.pop_back();
-        int type = static_cast<unsigned char>(inner.back());
-        inner.pop_back();
-        return {type, inner};
-    }
-
-private:
-    void derive() {
-        key_ = expand_label(s_, secret_, "key", s_.key_size);
-        iv_ = expand_label(s_, secret_, "iv", 12);
-        seq_ = 0;
-    }
-    // Seals `n` bytes at `plain` into rec's body (encrypt), or opens rec's body into `plain`.
-    bool crypt(int encrypt, std::string& rec, char* plain, std::size_t n) {
-        std::string nonce = iv_;
-        for (int i = 0; i < 8; ++i) nonce[11 - i] ^= static_cast<char>(seq_ >> (8 * i));
-        ++seq_;
-        EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, s_.cipher, nullptr);
-        EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-        auto* u = reinterpret_cast<unsigned char*>(rec.data());
-        auto* p = reinterpret_cast<unsigned char*>(plain);
-        int got = 0;
-        bool ok = EVP_CipherInit_ex(ctx, c, nullptr, reinterpret_cast<const unsigned char*>(key_.data()),
-                                    reinterpret_cast<const unsigned char*>(nonce.data()), encrypt) == 1 &&
-                  EVP_CipherUpdate(ctx, nullptr, &got, u, 5) == 1;
-        if (encrypt) {
-            ok = ok && EVP_CipherUpdate(ctx, u + 5, &got, p, static_cast<int>(n)) == 1 &&
-                 EVP_CipherFinal_ex(ctx, u + 5 + n, &got) == 1 &&
-                 EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, u + 5 + n) == 1;
-        } else {
-            ok = ok && EVP_CipherUpdate(ctx, p, &got, u + 5, static_cast<int>(n)) == 1 &&
-                 EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, u + 5 + n) == 1 &&
-                 EVP_CipherFinal_ex(ctx, p + n, &got) == 1;
-        }
-        EVP_CIPHER_CTX_free(ctx);
-        EVP_CIPHER_free(c);
-        return ok;
-    }
-
-    suite_info s_;
-    std::string secret_, key_, iv_;
-    std::uint64_t seq_ = 0;
-};
+using test::suite_info;
+using test::client_side;
+using test::aes128;
+using test::aes256;
+using test::chacha;
 
 using opened = tls13_records::opened;
 
