@@ -146,8 +146,6 @@ void tls13_records::release() {
     read_.ctx = write_.ctx = nullptr;
 }
 
-std::uint16_t tls13_records::suite_id() const { return suite_->id; }
-
 std::size_t tls13_records::record_size(std::span<const char> in) {
     if (in.size() < header_size) return 0;
     std::size_t length = std::size_t{bytes(in.data())[3]} << 8 | bytes(in.data())[4];

@@ -78,7 +78,6 @@ public:
     // A quiet connection drops its cipher contexts; the next record makes them again.
     void release();
     const std::string& reason() const { return why_; }
-    std::uint16_t suite_id() const;
 
     // One direction's keys (public for the .cpp's helpers; nothing outside uses it).
     struct direction {

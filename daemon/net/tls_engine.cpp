@@ -169,15 +169,14 @@ void tls_engine::use_own_records(SSL_CTX* ctx) { SSL_CTX_set_keylog_callback(ctx
 // maximum fragment length or early data was agreed. Otherwise OpenSSL goes on as before.
 void tls_engine::state::switch_to_records() {
     auto keys = std::move(secrets);
-    if (!keys || !keys->complete() || !keys->same_sizes()) return;
+    if (!keys || !keys->complete()) return;
     if (!SSL_is_server(ssl) || SSL_version(ssl) != TLS1_3_VERSION || SSL_has_pending(ssl)) return;
     SSL_SESSION* session = SSL_get_session(ssl);
     if (!session || SSL_SESSION_get_max_fragment_length(session) != TLSEXT_max_fragment_length_DISABLED) return;
     if (SSL_get_early_data_status(ssl) == SSL_EARLY_DATA_ACCEPTED) return;
     const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
     if (!cipher) return;
-    records = tls13_records::make(SSL_CIPHER_get_protocol_id(cipher), {keys->client().data(), keys->secret_size()},
-                                  {keys->server().data(), keys->secret_size()}, keys->records_sent());
+    records = tls13_records::make(SSL_CIPHER_get_protocol_id(cipher), keys->client(), keys->server(), keys->records_sent());
     if (!records) return;
     resumed = SSL_session_reused(ssl) == 1;
     SSL_free(ssl);
@@ -203,6 +202,7 @@ tls_engine::result tls_engine::state::read_records(std::span<char> to) {
         if (!fits) spill.resize(room);
         auto r = records->open(rest.first(size), fits ? to.data() + res.produced : spill.data(), out);
         used += size;
+        if (!fits && r.what != tls13_records::opened::data) std::vector<char>().swap(spill);  // nothing to hand out
         if (r.what == tls13_records::opened::data) {
             if (!fits) spill.resize(r.size);
             res.produced += fits ? r.size : take_spill(to.subspan(res.produced));
@@ -213,7 +213,6 @@ tls_engine::result tls_engine::state::read_records(std::span<char> to) {
             why = records->reason();
             return {status::failed, res.produced};
         }
-        if (!fits && r.what != tls13_records::opened::data) std::vector<char>().swap(spill);
     }
     if (peer_closed && res.produced < to.size()) res.st = status::closed;
     return res;

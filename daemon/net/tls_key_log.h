@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 namespace wsgated::net {
@@ -28,11 +29,11 @@ public:
     // Bytes OpenSSL wrote: their records are counted once the server's secret is known.
     void on_written(const char* p, std::size_t n);
 
-    bool complete() const { return client_size_ && server_size_ && header_have_ == 0; }  // at a record's end
-    std::array<unsigned char, 48> const& client() const { return client_; }
-    std::array<unsigned char, 48> const& server() const { return server_; }
-    std::size_t secret_size() const { return client_size_; }
-    bool same_sizes() const { return client_size_ == server_size_; }
+    // Both secrets logged, and OpenSSL's writes at a record's end. (Their sizes are the suite's
+    // hash's: tls13_records::make checks them.)
+    bool complete() const { return client_size_ && server_size_ && header_have_ == 0; }
+    std::span<const unsigned char> client() const { return {client_.data(), client_size_}; }
+    std::span<const unsigned char> server() const { return {server_.data(), server_size_}; }
     std::uint64_t records_sent() const { return records_; }
 
 private:
